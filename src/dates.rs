@@ -42,7 +42,7 @@ pub fn latest_day(t: DateTime<Utc>) -> NaiveDate {
 }
 
 /// A span of whole Beijing days, both ends included.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct DateRange {
     pub begin: NaiveDate,
     pub end: NaiveDate,

@@ -1,6 +1,23 @@
 //! wechat-exporter: WeChat analytics as Prometheus metrics.
 //! See ARCHITECTURE.md for the map of modules.
 
+pub mod cli;
 pub mod clock;
+pub mod collectors;
+pub mod config;
 pub mod dates;
+pub mod demo;
+pub mod error;
+pub mod families;
+pub mod http_server;
+pub mod logging;
+pub mod poller;
+pub mod run;
+pub mod secret;
+pub mod self_metrics;
+pub mod shard;
+pub mod simulator;
+pub mod snapshot;
+pub mod storage;
+pub mod web;
 pub mod wechat;

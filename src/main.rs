@@ -1,1 +1,76 @@
-fn main() {}
+//! The `wechat-exporter` binary: parses flags and dispatches. All logic is
+//! in the library (see ARCHITECTURE.md).
+
+use clap::Parser;
+use wechat_exporter::cli::{Cli, Command};
+use wechat_exporter::{logging, run};
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(async move {
+        match cli.command {
+            Some(Command::Simulate {
+                listen,
+                seed,
+                release_hour,
+                log_level,
+            }) => {
+                logging::init(log_level, wechat_exporter::cli::LogFormat::Logfmt);
+                let addr = match wechat_exporter::cli::normalize_listen(&listen).parse() {
+                    Ok(a) => a,
+                    Err(e) => {
+                        eprintln!("--listen {listen}: {e}");
+                        return 2;
+                    }
+                };
+                match wechat_exporter::simulator::run_standalone(addr, seed, release_hour).await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("simulator: {e}");
+                        1
+                    }
+                }
+            }
+            None => {
+                let flags = cli.run;
+                if flags.config_check {
+                    return check_config(&flags);
+                }
+                logging::init(flags.log_level, flags.log_format);
+                match run::run(flags).await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        tracing::error!(error = %e, "exiting");
+                        eprintln!("wechat-exporter: {e}");
+                        e.exit_code()
+                    }
+                }
+            }
+        }
+    });
+    std::process::exit(code);
+}
+
+fn check_config(flags: &wechat_exporter::cli::RunFlags) -> i32 {
+    let Some(path) = &flags.config_file else {
+        eprintln!("--config.check needs --config.file");
+        return 2;
+    };
+    match run::load_config(path, flags) {
+        Ok(cfg) => {
+            println!("{}: valid, {} app(s)", path.display(), cfg.apps.len());
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}

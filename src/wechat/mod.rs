@@ -1,5 +1,7 @@
 //! Everything that speaks WeChat's protocol: endpoints, typed bodies, the
-//! client with its retry and token rules, and URL redaction.
+//! client with its retry rules, and token sources.
 
 pub mod api;
+pub mod client;
+pub mod token;
 pub mod types;

@@ -1,0 +1,99 @@
+//! Command-line flags, in the Prometheus exporters' style
+//! (`--web.listen-address`, `--config.file`, …), and subcommands.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The default port: outside 9100–9999, where most exporters live.
+pub const DEFAULT_PORT: u16 = 10240;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wechat-exporter",
+    version,
+    about = "Prometheus exporter for WeChat Mini Program and Official Account analytics.\n\nWith no --config.file it runs a built-in simulator of the WeChat API with two demo apps (same as --demo).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+#[derive(Debug, clap::Args, Clone)]
+pub struct RunFlags {
+    /// Path to the YAML configuration file.
+    #[arg(long = "config.file", env = "WECHAT_EXPORTER_CONFIG")]
+    pub config_file: Option<PathBuf>,
+    /// Validate the configuration file and exit (0 valid, 2 invalid).
+    #[arg(long = "config.check")]
+    pub config_check: bool,
+    /// Address to listen on for the web interface and telemetry.
+    #[arg(long = "web.listen-address", default_value_t = format!(":{DEFAULT_PORT}"))]
+    pub listen_address: String,
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
+    pub telemetry_path: String,
+    /// Path to an exporter-toolkit web configuration file (TLS, basic auth).
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+    /// Run against the built-in WeChat simulator with two demo apps.
+    #[arg(long = "demo")]
+    pub demo: bool,
+    /// Directory to keep the last data in across restarts (off when unset).
+    #[arg(long = "storage.path")]
+    pub storage_path: Option<PathBuf>,
+    /// This replica's shard, 0-based (with --total-shards).
+    #[arg(long = "shard", default_value_t = 0)]
+    pub shard: u32,
+    /// Number of replicas sharing the configured apps by a stable hash of the app name.
+    #[arg(long = "total-shards", default_value_t = 1)]
+    pub total_shards: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the WeChat API simulator (demo apps; see README for credentials).
+    Simulate {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:10241")]
+        listen: String,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Beijing hour at which yesterday's data is released.
+        #[arg(long = "release-hour", default_value_t = 10.0)]
+        release_hour: f64,
+        #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
+        log_level: LogLevel,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+/// Turns `:10240` (all interfaces, Go style) into something `bind` takes.
+pub fn normalize_listen(addr: &str) -> String {
+    match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_string(),
+    }
+}

@@ -1,0 +1,36 @@
+//! Daily summary: cumulative visitors, shares and sharers of yesterday.
+
+use super::{latest_period, parse, Collected, Collector, Ctx, ShapeError, Target};
+use crate::dates::{compact, Period};
+use crate::families::{Family, Sample};
+use crate::wechat::types::{DailySummaryRow, ListResponse};
+use chrono::{DateTime, Utc};
+
+pub struct DailySummary;
+
+impl Collector for DailySummary {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        latest_period(Period::Daily, now)
+    }
+
+    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+        let resp: ListResponse<DailySummaryRow> = parse(body)?;
+        let want = compact(target.range.begin);
+        let Some(row) = resp.list.into_iter().find(|r| r.ref_date == want) else {
+            return Ok(Collected::NotReady);
+        };
+        let app = [("app", ctx.app)];
+        let daily = [("app", ctx.app), ("period", "daily")];
+        let mut out = Vec::with_capacity(3);
+        if let Some(v) = row.visit_total {
+            out.push(Sample::new(Family::MpCumulativeVisitors, &app, v));
+        }
+        if let Some(v) = row.share_pv {
+            out.push(Sample::new(Family::MpShares, &daily, v));
+        }
+        if let Some(v) = row.share_uv {
+            out.push(Sample::new(Family::MpSharers, &daily, v));
+        }
+        Ok(Collected::Samples(out))
+    }
+}

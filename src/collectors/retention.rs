@@ -1,0 +1,72 @@
+//! Daily, weekly and monthly retention of new and active users.
+//!
+//! WeChat returns only the keys whose period has passed, so offset k is
+//! read from the cohort k periods before the latest one (day-7 retention is
+//! the cohort of 8 days ago): one call per offset, each its own slot. The
+//! ratio divides by key 0 of the same answer, i.e. of the same cohort.
+
+use super::{parse, Collected, Collector, Ctx, ShapeError, Target};
+use crate::dates::{mp_ref_date, DateRange, Period};
+use crate::families::{Family, Sample};
+use crate::wechat::types::{KeyValue, Retention as Body};
+use chrono::{DateTime, Utc};
+
+pub struct Retention(pub Period);
+
+impl Collector for Retention {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        let latest = self.0.latest(now);
+        self.0
+            .retention_offsets()
+            .iter()
+            .map(|&k| Target {
+                slot: k,
+                range: self.0.retention_cohort(now, k),
+                // The newest period that key k measures is the latest one.
+                data_period: latest,
+            })
+            .collect()
+    }
+
+    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+        let resp: Body = parse(body)?;
+        if resp
+            .ref_date
+            .as_deref()
+            .is_some_and(|d| d != mp_ref_date(&target.range, self.0))
+        {
+            return Ok(Collected::NotReady);
+        }
+        let offset = target.slot.to_string();
+        let mut out = Vec::with_capacity(4);
+        for (cohort, values) in [("new", &resp.visit_uv_new), ("active", &resp.visit_uv)] {
+            let (Some(size), Some(kept)) = (value_at(values, 0), value_at(values, target.slot)) else {
+                continue;
+            };
+            let labels = [
+                ("app", ctx.app),
+                ("period", self.0.label()),
+                ("cohort", cohort),
+                ("offset", offset.as_str()),
+            ];
+            out.push(Sample::new(Family::MpRetainedUsers, &labels, kept));
+            if size > 0.0 {
+                out.push(Sample::new(Family::MpRetentionRatio, &labels, kept / size));
+            }
+        }
+        if out.is_empty() {
+            // The key for this offset has not been released yet.
+            return Ok(Collected::NotReady);
+        }
+        Ok(Collected::Samples(out))
+    }
+}
+
+fn value_at(values: &[KeyValue], key: u32) -> Option<f64> {
+    values.iter().find(|kv| kv.key == key as f64).map(|kv| kv.value)
+}
+
+/// The cohort whose key `offset` is measured in `latest`.
+pub fn cohort_for(latest: DateRange, period: Period, offset: u32) -> DateRange {
+    latest.shift(-(offset as i32), period)
+}

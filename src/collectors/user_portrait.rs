@@ -1,0 +1,59 @@
+//! User portrait over the 1, 7 and 30 days ending yesterday: visitors by
+//! province, city, gender, platform, device and age, for new and active
+//! users. Each window is its own slot and call.
+
+use super::{dedup, parse, Collected, Collector, Ctx, ShapeError, Target};
+use crate::dates::{latest_day, DateRange};
+use crate::families::{Family, Sample};
+use crate::wechat::types::UserPortrait as Body;
+use chrono::{DateTime, Duration, Utc};
+
+pub struct UserPortrait;
+
+pub const WINDOWS: [u32; 3] = [1, 7, 30];
+
+impl Collector for UserPortrait {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        let end = latest_day(now);
+        WINDOWS
+            .iter()
+            .map(|&days| Target {
+                slot: days,
+                range: DateRange {
+                    begin: end - Duration::days(days as i64 - 1),
+                    end,
+                },
+                data_period: DateRange::day(end),
+            })
+            .collect()
+    }
+
+    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+        let resp: Body = parse(body)?;
+        let window = format!("{}d", target.slot);
+        let mut out = Vec::new();
+        for (cohort, group) in [("new", &resp.visit_uv_new), ("active", &resp.visit_uv)] {
+            let Some(group) = group else { continue };
+            for (dimension, items) in group.dimensions() {
+                for item in items {
+                    let Some(v) = item.value else { continue };
+                    out.push(Sample::new(
+                        Family::MpPortraitVisitors,
+                        &[
+                            ("app", ctx.app),
+                            ("window", &window),
+                            ("cohort", cohort),
+                            ("dimension", dimension),
+                            ("name", &item.name),
+                        ],
+                        v,
+                    ));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(Collected::NotReady);
+        }
+        Ok(Collected::Samples(dedup(out)))
+    }
+}

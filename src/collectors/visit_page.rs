@@ -1,0 +1,48 @@
+//! Yesterday's top pages: visits, visitors, stay, entries, exits, shares.
+//! WeChat sends the top 200; the app's `page_limit` keeps fewer.
+
+use super::{dedup, latest_period, parse, Collected, Collector, Ctx, ShapeError, Target};
+use crate::dates::{compact, Period};
+use crate::families::{Family, Sample};
+use crate::wechat::types::VisitPage as Body;
+use chrono::{DateTime, Utc};
+
+pub struct VisitPage;
+
+impl Collector for VisitPage {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        latest_period(Period::Daily, now)
+    }
+
+    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+        let mut resp: Body = parse(body)?;
+        if resp.ref_date.as_deref().is_some_and(|d| d != compact(target.range.begin)) || resp.list.is_empty() {
+            return Ok(Collected::NotReady);
+        }
+        // WeChat sorts by visits, but nothing promises it; the limit must
+        // keep the busiest pages.
+        resp.list.sort_by(|a, b| {
+            b.page_visit_pv
+                .unwrap_or(0.0)
+                .total_cmp(&a.page_visit_pv.unwrap_or(0.0))
+        });
+        let mut out = Vec::new();
+        for row in resp.list.iter().take(ctx.page_limit) {
+            let labels = [("app", ctx.app), ("page", row.page_path.as_str())];
+            for (f, v) in [
+                (Family::MpPageVisits, row.page_visit_pv),
+                (Family::MpPageVisitors, row.page_visit_uv),
+                (Family::MpPageStayPerVisit, row.page_staytime_pv),
+                (Family::MpPageEntries, row.entrypage_pv),
+                (Family::MpPageExits, row.exitpage_pv),
+                (Family::MpPageShares, row.page_share_pv),
+                (Family::MpPageSharers, row.page_share_uv),
+            ] {
+                if let Some(v) = v {
+                    out.push(Sample::new(f, &labels, v));
+                }
+            }
+        }
+        Ok(Collected::Samples(dedup(out)))
+    }
+}

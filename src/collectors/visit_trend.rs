@@ -1,0 +1,42 @@
+//! Daily, weekly and monthly visit trend: opens, visits, visitors, new
+//! visitors, stay and depth of the latest complete period.
+
+use super::{latest_period, parse, Collected, Collector, Ctx, ShapeError, Target};
+use crate::dates::{mp_ref_date, Period};
+use crate::families::{Family, Sample};
+use crate::wechat::types::{ListResponse, VisitTrendRow};
+use chrono::{DateTime, Utc};
+
+pub struct VisitTrend(pub Period);
+
+impl Collector for VisitTrend {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        latest_period(self.0, now)
+    }
+
+    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+        let resp: ListResponse<VisitTrendRow> = parse(body)?;
+        let want = mp_ref_date(&target.range, self.0);
+        // Rows of other dates have been seen; only the asked one counts.
+        let Some(row) = resp.list.into_iter().find(|r| r.ref_date == want) else {
+            return Ok(Collected::NotReady);
+        };
+        let labels = [("app", ctx.app), ("period", self.0.label())];
+        let fields = [
+            (Family::MpSessions, row.session_cnt),
+            (Family::MpVisits, row.visit_pv),
+            (Family::MpVisitors, row.visit_uv),
+            (Family::MpNewVisitors, row.visit_uv_new),
+            (Family::MpStayPerVisitor, row.stay_time_uv),
+            (Family::MpStayPerSession, row.stay_time_session),
+            (Family::MpVisitDepth, row.visit_depth),
+        ];
+        // A missing field is an absent series, never 0.
+        Ok(Collected::Samples(
+            fields
+                .into_iter()
+                .filter_map(|(f, v)| v.map(|v| Sample::new(f, &labels, v)))
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,147 @@
+//! Errors of talking to WeChat, and what each one means for the poller.
+
+use thiserror::Error;
+
+/// A failed WeChat call. Every URL inside is already redacted; the errmsg
+/// WeChat sent is kept because its `rid` lets the user ask WeChat why.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ApiError {
+    #[error("WeChat errcode {code} on {api}: {message}")]
+    WeChat {
+        api: &'static str,
+        code: i64,
+        message: String,
+    },
+    #[error("HTTP status {status} from {url}")]
+    Http { status: u16, url: String },
+    #[error("timed out calling {url}")]
+    Timeout { url: String },
+    #[error("cannot reach {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot decode the answer of {url}: {reason}")]
+    Decode { url: String, reason: String },
+    #[error("token source: {0}")]
+    TokenSource(String),
+}
+
+/// What a failure asks of the poller. See the errcode table in wechat-api.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Busy, HTTP 5xx, timeouts, broken connections: retry with backoff.
+    Transient,
+    /// The token was rejected: get a new one once, retry once.
+    Token,
+    /// 45009: the app's daily quota is used up until Beijing midnight.
+    DailyQuota,
+    /// 45011: per-minute limit: back off a few minutes.
+    RateLimited,
+    /// Bad appid or secret: a configuration error; don't hammer.
+    Credentials,
+    /// 40164: the caller's IP is not whitelisted for the app.
+    IpWhitelist,
+    /// 89501–89507: WeChat wants a human to confirm a risky IP.
+    RiskyIp,
+    /// 48001, 61007, 61502: this API is not authorised for this app.
+    Unauthorized,
+    /// 61503: released later today; not an error to alert on.
+    NotReady,
+    /// 61500, 61501 and other rejected requests: a bug on our side.
+    BadRequest,
+    /// Anything WeChat documents nowhere.
+    Unknown,
+}
+
+impl ErrorClass {
+    pub fn of_errcode(code: i64) -> Self {
+        match code {
+            -1 => Self::Transient,
+            40001 | 40014 | 42001 => Self::Token,
+            45009 => Self::DailyQuota,
+            45011 => Self::RateLimited,
+            40013 | 40125 | 41002 | 41004 => Self::Credentials,
+            40164 => Self::IpWhitelist,
+            89501..=89507 => Self::RiskyIp,
+            48001 | 61007 | 61502 => Self::Unauthorized,
+            61503 => Self::NotReady,
+            61500 | 61501 | 47001 | 41001 => Self::BadRequest,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The operator's next step, for log lines and the landing page.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Self::Transient => "WeChat or the network is failing; retrying with backoff",
+            Self::Token => "the access token was rejected; fetched a new one",
+            Self::DailyQuota => "the app's daily API quota is used up; pausing the app until Beijing midnight",
+            Self::RateLimited => "WeChat's per-minute limit was hit; backing off",
+            Self::Credentials => "check the app's appid and secret in the config",
+            Self::IpWhitelist => "add this host's egress IP (see errmsg) to the app's IP whitelist in the WeChat console",
+            Self::RiskyIp => "confirm this IP in the WeChat console (risky-IP check)",
+            Self::Unauthorized => "the app is not authorised for this API; disable it in the app's `apis` or grant the permission",
+            Self::NotReady => "WeChat has not released the data yet; will retry later",
+            Self::BadRequest => "WeChat rejected the request; this is a bug in wechat-exporter, please report it",
+            Self::Unknown => "unexpected WeChat error; see errmsg",
+        }
+    }
+}
+
+impl ApiError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ApiError::WeChat { code, .. } => ErrorClass::of_errcode(*code),
+            ApiError::Http { status, .. } if *status >= 500 || *status == 429 => ErrorClass::Transient,
+            ApiError::Http { .. } => ErrorClass::Unknown,
+            ApiError::Timeout { .. } | ApiError::Connect { .. } => ErrorClass::Transient,
+            // A truncated body is what a broken proxy or connection gives.
+            ApiError::Decode { .. } => ErrorClass::Transient,
+            ApiError::TokenSource(_) => ErrorClass::Credentials,
+        }
+    }
+
+    /// The `errcode` label of `wechat_exporter_api_request_errors_total`.
+    pub fn errcode_label(&self) -> String {
+        match self {
+            ApiError::WeChat { code, .. } => code.to_string(),
+            ApiError::Http { .. } | ApiError::Connect { .. } => "http".into(),
+            ApiError::Timeout { .. } => "timeout".into(),
+            ApiError::Decode { .. } => "decode".into(),
+            ApiError::TokenSource(_) => "token_source".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_errcode_is_classified() {
+        use ErrorClass::*;
+        let table = [
+            (-1, Transient),
+            (40001, Token),
+            (40014, Token),
+            (42001, Token),
+            (40013, Credentials),
+            (40125, Credentials),
+            (41002, Credentials),
+            (41004, Credentials),
+            (40164, IpWhitelist),
+            (45009, DailyQuota),
+            (45011, RateLimited),
+            (48001, Unauthorized),
+            (61007, Unauthorized),
+            (61500, BadRequest),
+            (61501, BadRequest),
+            (61502, Unauthorized),
+            (61503, NotReady),
+            (89501, RiskyIp),
+            (89507, RiskyIp),
+            (12345, Unknown),
+        ];
+        for (code, class) in table {
+            assert_eq!(ErrorClass::of_errcode(code), class, "errcode {code}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The data metric families of metrics.md: names and HELP texts in one
+//! table, and the `Sample` every collector produces.
+//!
+//! Names here are a public contract: add, never rename.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+macro_rules! families {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// A data metric family. Order here is the order on `/metrics`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Family { $($variant),* }
+
+        impl Family {
+            pub const ALL: &'static [Family] = &[$(Family::$variant),*];
+            pub fn name(&self) -> &'static str {
+                match self { $(Family::$variant => $name),* }
+            }
+            pub fn help(&self) -> &'static str {
+                match self { $(Family::$variant => $help),* }
+            }
+        }
+    };
+}
+
+families! {
+    MpSessions => "wechat_miniprogram_sessions", "Mini Program opens (session_cnt) in the period; polled from WeChat, not fetched per scrape.";
+    MpVisits => "wechat_miniprogram_visits", "Mini Program visits (visit_pv) in the period; polled.";
+    MpVisitors => "wechat_miniprogram_visitors", "Mini Program visitors (visit_uv), de-duplicated over the period; polled.";
+    MpNewVisitors => "wechat_miniprogram_new_visitors", "Mini Program new visitors (visit_uv_new) in the period; polled.";
+    MpStayPerVisitor => "wechat_miniprogram_stay_per_visitor_seconds", "Average stay per visitor (stay_time_uv); polled.";
+    MpStayPerSession => "wechat_miniprogram_stay_per_session_seconds", "Average stay per session (stay_time_session); polled.";
+    MpVisitDepth => "wechat_miniprogram_visit_depth_pages", "Average pages per visit (visit_depth); polled.";
+    MpVisitDistribution => "wechat_miniprogram_visit_distribution", "Visit distribution by entry scene, stay bucket or depth bucket (index, key); polled.";
+    MpRetainedUsers => "wechat_miniprogram_retained_users", "Users of the cohort still active offset periods later (offset 0: cohort size), from the newest cohort that reached the offset; polled.";
+    MpRetentionRatio => "wechat_miniprogram_retention_ratio", "Retained users at offset divided by the same cohort's size; polled.";
+    MpPageVisits => "wechat_miniprogram_page_visits", "Visits of the page yesterday (page_visit_pv), top pages only; polled.";
+    MpPageVisitors => "wechat_miniprogram_page_visitors", "Visitors of the page yesterday (page_visit_uv); polled.";
+    MpPageStayPerVisit => "wechat_miniprogram_page_stay_per_visit_seconds", "Average stay per visit of the page (page_staytime_pv); polled.";
+    MpPageEntries => "wechat_miniprogram_page_entries", "Visits that entered through the page (entrypage_pv); polled.";
+    MpPageExits => "wechat_miniprogram_page_exits", "Visits that left from the page (exitpage_pv); polled.";
+    MpPageShares => "wechat_miniprogram_page_shares", "Shares of the page (page_share_pv); polled.";
+    MpPageSharers => "wechat_miniprogram_page_sharers", "Users who shared the page (page_share_uv); polled.";
+    MpCumulativeVisitors => "wechat_miniprogram_cumulative_visitors", "Cumulative visitors of the Mini Program (visit_total) as of the data date; polled.";
+    MpShares => "wechat_miniprogram_shares", "Shares in the period (share_pv); polled.";
+    MpSharers => "wechat_miniprogram_sharers", "Users who shared in the period (share_uv); polled.";
+    MpPortraitVisitors => "wechat_miniprogram_portrait_visitors", "Visitors by portrait dimension over the window ending yesterday; polled.";
+    OaNewFollowers => "wechat_official_account_new_followers", "New followers yesterday by source (new_user; 0 for a known source with no row); polled.";
+    OaUnfollowers => "wechat_official_account_unfollowers", "Unfollows yesterday by source (cancel_user); polled.";
+    OaFollowers => "wechat_official_account_followers", "Followers at the end of yesterday (cumulate_user); polled.";
+}
+
+/// One published value: its family, its rendered label set and the value.
+/// Labels are rendered once, when the data arrives, so that a snapshot
+/// renders by concatenation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub family: Family,
+    /// `k="v",k2="v2"`, already escaped, without braces.
+    pub labels: String,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn new(family: Family, labels: &[(&str, &str)], value: f64) -> Self {
+        Self {
+            family,
+            labels: render_labels(labels),
+            value,
+        }
+    }
+}
+
+/// Renders a label set in the text exposition format, escaping values.
+pub fn render_labels(labels: &[(&str, &str)]) -> String {
+    let mut s = String::with_capacity(labels.len() * 24);
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(k);
+        s.push_str("=\"");
+        escape_label_value(&mut s, v);
+        s.push('"');
+    }
+    s
+}
+
+fn escape_label_value(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Formats a sample value the way Prometheus' own clients do.
+pub fn write_value(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(
+            render_labels(&[("app", "a\"b"), ("page", "x\\y\nz")]),
+            r#"app="a\"b",page="x\\y\nz""#
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_prefixed() {
+        let mut names: Vec<_> = Family::ALL.iter().map(|f| f.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Family::ALL.len());
+        assert!(names.iter().all(|n| n.starts_with("wechat_miniprogram_") || n.starts_with("wechat_official_account_")));
+    }
+}

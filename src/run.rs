@@ -1,0 +1,188 @@
+//! Wires the exporter together: config → poller → snapshot → HTTP, plus
+//! signals (SIGTERM/SIGINT stop, SIGHUP reloads) and the state file.
+
+use crate::cli::{normalize_listen, RunFlags};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::http_server::{self, ReloadFn};
+use crate::poller::Poller;
+use crate::self_metrics::SelfMetrics;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tracing::{error, info, warn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl RunError {
+    /// 2 for anything the user must fix in config or flags, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Config(_) | RunError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Loads the config and keeps only this replica's shard of apps.
+pub fn load_config(path: &std::path::Path, flags: &RunFlags) -> Result<Config, ConfigError> {
+    let mut cfg = Config::load(path)?;
+    crate::shard::retain_shard(&mut cfg.apps, flags.shard, flags.total_shards);
+    Ok(cfg)
+}
+
+pub async fn run(flags: RunFlags) -> Result<(), RunError> {
+    if flags.total_shards == 0 || flags.shard >= flags.total_shards {
+        return Err(RunError::Usage(format!(
+            "--shard {} must be below --total-shards {}",
+            flags.shard, flags.total_shards
+        )));
+    }
+    if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
+        return Err(RunError::Usage("--web.telemetry-path must start with / and not be /".into()));
+    }
+    let clock = Clock::system();
+    let metrics = Arc::new(SelfMetrics::new());
+    // The demo simulator must outlive the poller: keep its handle here.
+    let (config, _demo, config_path): (Config, _, Option<PathBuf>) = match (&flags.config_file, flags.demo) {
+        (Some(path), false) => (load_config(path, &flags)?, None, Some(path.clone())),
+        (Some(_), true) => return Err(RunError::Usage("--demo and --config.file exclude each other".into())),
+        (None, _) => {
+            info!("no --config.file given: running the built-in WeChat simulator with two demo apps");
+            let (server, cfg) = crate::demo::start(clock.clone())
+                .await
+                .map_err(|e| RunError::Other(format!("cannot start the demo simulator: {e}")))?;
+            info!(url = %server.url(), "demo simulator listening");
+            (cfg, Some(server), None)
+        }
+    };
+    metrics.config_loaded(true);
+    let mut poller = Poller::new(&config, clock, metrics.clone());
+    if flags.total_shards > 1 {
+        if let Some(p) = Arc::get_mut(&mut poller) {
+            p.extra_labels = vec![
+                ("shard".into(), flags.shard.to_string()),
+                ("total_shards".into(), flags.total_shards.to_string()),
+            ];
+        }
+    }
+    let storage = flags.storage_path.as_ref().map(|p| crate::storage::Storage::new(p.clone()));
+    if let Some(s) = &storage {
+        match s.load() {
+            Ok(Some(saved)) => {
+                let n = poller.restore(saved);
+                info!(apps = n, path = %s.path().display(), "restored state");
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "ignoring state file"),
+        }
+    }
+    info!(apps = config.apps.len(), interval = %humantime::format_duration(config.poll.interval), "starting poller");
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let poll_task = tokio::spawn(poller.clone().run(shutdown_rx.clone(), wake.clone()));
+
+    let reload: Option<ReloadFn> = config_path.map(|path| {
+        let poller = poller.clone();
+        let metrics = metrics.clone();
+        let wake = wake.clone();
+        let flags = flags.clone();
+        Arc::new(move || match load_config(&path, &flags) {
+            Ok(cfg) => {
+                poller.apply_config(&cfg);
+                metrics.config_loaded(true);
+                wake.notify_one();
+                info!(apps = cfg.apps.len(), "configuration reloaded");
+                Ok(())
+            }
+            Err(e) => {
+                metrics.config_loaded(false);
+                error!(error = %e, "configuration reload refused; keeping the running configuration");
+                Err(e.to_string())
+            }
+        }) as ReloadFn
+    });
+    #[cfg(unix)]
+    if let Some(r) = reload.clone() {
+        tokio::spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                let _ = r();
+            }
+        });
+    }
+    if let Some(s) = storage.clone() {
+        let poller = poller.clone();
+        let mut rx = shutdown_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+                    _ = rx.changed() => {}
+                }
+                if let Err(e) = s.save(&poller) {
+                    warn!(error = %e, "cannot save state");
+                }
+                if *rx.borrow() {
+                    return;
+                }
+            }
+        });
+    }
+
+    let app = http_server::router(http_server::AppState {
+        poller: poller.clone(),
+        telemetry_path: flags.telemetry_path.clone(),
+        reload,
+    });
+    let addr = normalize_listen(&flags.listen_address);
+    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| RunError::Listen {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    })?;
+    info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr), "listening");
+    let served = crate::web::serve(listener, app, flags.web_config_file.clone(), shutdown_signal()).await;
+    let _ = shutdown_tx.send(true);
+    let _ = poll_task.await;
+    if let Some(s) = &storage {
+        if let Err(e) = s.save(&poller) {
+            warn!(error = %e, "cannot save state at shutdown");
+        }
+    }
+    info!("stopped");
+    served.map_err(RunError::Other)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    info!("shutting down");
+}

@@ -1,0 +1,81 @@
+//! A string that must never be printed: app secrets, access tokens.
+//!
+//! `Secret` has no `Display`, and its `Debug` prints a placeholder, so a
+//! stray `{:?}` in a log line or error cannot leak it. Reading the value
+//! takes an explicit `expose()`, which is easy to audit with grep.
+
+use serde::{Deserialize, Deserializer};
+
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// Replaces the values of credential query parameters in `url` with
+/// `REDACTED`, so the URL can go into a log line or an error.
+pub fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if is_credential_param(k) => format!("{k}=REDACTED"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
+}
+
+fn is_credential_param(k: &str) -> bool {
+    matches!(
+        k.to_ascii_lowercase().as_str(),
+        "access_token" | "secret" | "appsecret" | "component_access_token" | "authorizer_access_token"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_value() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn redacts_tokens_and_secrets() {
+        let u = "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=S3CR3T";
+        let r = redact_url(u);
+        assert!(!r.contains("S3CR3T"));
+        assert!(r.contains("appid=wx1"));
+        let r = redact_url("http://x/datacube/a?access_token=TOK123");
+        assert_eq!(r, "http://x/datacube/a?access_token=REDACTED");
+        assert_eq!(redact_url("http://x/y"), "http://x/y");
+    }
+}

@@ -1,0 +1,178 @@
+//! One app's WeChat client: a data call with the token, retry and error
+//! rules of wechat-api.md, counted in the self-metrics.
+//!
+//! Rules: transient failures (-1, HTTP 5xx, timeouts, broken connections,
+//! truncated bodies) are retried with capped exponential backoff and full
+//! jitter; a rejected token gets exactly one new token and one retry; every
+//! other WeChat error goes straight back to the poller, which decides how
+//! long to stay away. Nothing here prints a URL that still has its token.
+
+use crate::dates::DateRange;
+use crate::error::{ApiError, ErrorClass};
+use crate::secret::{redact_url, Secret};
+use crate::self_metrics::SelfMetrics;
+use crate::wechat::api::Api;
+use crate::wechat::token::{scrub, transport_error, TokenProvider};
+use crate::wechat::types::ErrorBody;
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How hard to try before giving a transient failure back to the poller.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random delay up to the capped exponential step.
+    fn delay(&self, attempt: u32) -> Duration {
+        let step = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let ms = step.as_millis() as u64;
+        Duration::from_millis(rand::rng().random_range(0..=ms.max(1)))
+    }
+}
+
+/// Builds the shared HTTP client: rustls, timeouts, no proxy surprises.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(concat!("wechat-exporter/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+pub struct AppClient {
+    app: String,
+    base_url: String,
+    http: reqwest::Client,
+    tokens: Arc<TokenProvider>,
+    retry: RetryPolicy,
+    metrics: Arc<SelfMetrics>,
+    secret: Secret,
+}
+
+impl AppClient {
+    pub fn new(
+        app: &str,
+        base_url: &str,
+        http: reqwest::Client,
+        tokens: Arc<TokenProvider>,
+        retry: RetryPolicy,
+        metrics: Arc<SelfMetrics>,
+        secret: Secret,
+    ) -> Self {
+        Self {
+            app: app.to_string(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            http,
+            tokens,
+            retry,
+            metrics,
+            secret,
+        }
+    }
+
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.tokens
+    }
+
+    /// Calls `api` for `range` and returns the JSON body of a success.
+    /// WeChat's "not ready" (61503) comes back as an error of class NotReady.
+    pub async fn call(&self, api: Api, range: DateRange) -> Result<serde_json::Value, ApiError> {
+        let (begin, end) = if api.dashed_dates() { range.dashed() } else { range.compact() };
+        let body = serde_json::json!({ "begin_date": begin, "end_date": end });
+        let mut token = self.tokens.token().await?;
+        let mut token_retried = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.once(api, &token, &body).await {
+                Ok(v) => return Ok(v),
+                Err(e) => match e.class() {
+                    ErrorClass::Token if !token_retried => {
+                        token_retried = true;
+                        token = self.tokens.renew_after_rejection(&token).await?;
+                    }
+                    ErrorClass::Transient if attempt < self.retry.attempts => {
+                        tokio::time::sleep(self.retry.delay(attempt - 1)).await;
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+    }
+
+    async fn once(&self, api: Api, token: &Secret, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        let label = api.label();
+        self.metrics.api_requests.with_label_values(&[&self.app, label]).inc();
+        let timer = self.metrics.api_duration.with_label_values(&[label]).start_timer();
+        let result = self.send(api, token, body).await;
+        timer.observe_duration();
+        if let Err(e) = &result {
+            self.metrics
+                .api_errors
+                .with_label_values(&[&self.app, label, &e.errcode_label()])
+                .inc();
+        }
+        result
+    }
+
+    async fn send(&self, api: Api, token: &Secret, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        let url = format!("{}{}?access_token={}", self.base_url, api.path(), token.expose());
+        let safe_url = redact_url(&url);
+        let resp = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &safe_url))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(ApiError::Http {
+                status: status.as_u16(),
+                url: safe_url,
+            });
+        }
+        let bytes = resp.bytes().await.map_err(|e| transport_error(e, &safe_url))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+            url: safe_url.clone(),
+            reason: e.to_string(),
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::Decode {
+                url: safe_url,
+                reason: "the answer is not a JSON object".into(),
+            });
+        }
+        let err: ErrorBody = serde_json::from_value(value.clone()).unwrap_or_default();
+        if let Some(code) = err.errcode.filter(|c| *c != 0) {
+            let message = scrub(err.errmsg.unwrap_or_default(), &self.secret);
+            return Err(ApiError::WeChat {
+                api: api.label(),
+                code,
+                message: scrub(message, token),
+            });
+        }
+        Ok(value)
+    }
+}

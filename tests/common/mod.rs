@@ -1,0 +1,212 @@
+//! Shared test harness: a simulator and a poller on one manual clock, and
+//! a small parser of the text exposition format.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use wechat_exporter::clock::Clock;
+use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
+use wechat_exporter::poller::Poller;
+use wechat_exporter::secret::Secret;
+use wechat_exporter::self_metrics::SelfMetrics;
+use wechat_exporter::simulator::{SimApp, SimConfig, SimServer, Simulator};
+use wechat_exporter::wechat::api::AppKind;
+
+pub const MP_APPID: &str = "wx00112233445566aa";
+pub const MP_SECRET: &str = "mp-secret-Zq8x1vP0-distinctive";
+pub const OA_APPID: &str = "wx00112233445566bb";
+pub const OA_SECRET: &str = "oa-secret-Yw7c2uQ9-distinctive";
+
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).expect("valid RFC 3339").with_timezone(&Utc)
+}
+
+pub struct Harness {
+    pub clock: Clock,
+    pub sim: Simulator,
+    pub server: SimServer,
+    pub poller: Arc<Poller>,
+    pub config: Config,
+}
+
+pub fn mp_app(name: &str) -> AppConfig {
+    AppConfig::new(name, AppKind::Miniprogram, MP_APPID, Secret::new(MP_SECRET))
+}
+
+pub fn oa_app(name: &str) -> AppConfig {
+    AppConfig::new(name, AppKind::OfficialAccount, OA_APPID, Secret::new(OA_SECRET))
+}
+
+pub fn sim_apps() -> Vec<SimApp> {
+    vec![
+        SimApp::new(MP_APPID, MP_SECRET, AppKind::Miniprogram),
+        SimApp::new(OA_APPID, OA_SECRET, AppKind::OfficialAccount),
+    ]
+}
+
+impl Harness {
+    /// A simulator releasing at `sim_release` Beijing, and a poller that
+    /// starts asking at `poll_release`, both at `start`.
+    pub async fn new(start: &str, sim_release: f64, poll_release: f64, apps: Vec<AppConfig>) -> Harness {
+        Self::with(start, sim_release, poll_release, apps, sim_apps()).await
+    }
+
+    pub async fn with(
+        start: &str,
+        sim_release: f64,
+        poll_release: f64,
+        apps: Vec<AppConfig>,
+        sim_apps: Vec<SimApp>,
+    ) -> Harness {
+        let clock = Clock::manual(utc(start));
+        let sim = Simulator::new(SimConfig {
+            seed: 7,
+            clock: clock.clone(),
+            release_hour: sim_release,
+            apps: sim_apps,
+            ..SimConfig::default()
+        });
+        let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
+        let config = Config {
+            wechat: WechatSettings {
+                api_url: server.url(),
+                timeout: std::time::Duration::from_secs(2),
+                retry_delay: std::time::Duration::from_millis(5),
+                ..WechatSettings::default()
+            },
+            poll: PollSettings {
+                release_hour: poll_release,
+                ..PollSettings::default()
+            },
+            apps,
+        };
+        let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
+        Harness {
+            clock,
+            sim,
+            server,
+            poller,
+            config,
+        }
+    }
+
+    pub async fn poll_at(&self, t: &str) -> Exposition {
+        self.clock.set(utc(t));
+        self.poller.poll_once().await;
+        self.metrics()
+    }
+
+    pub fn metrics(&self) -> Exposition {
+        Exposition::parse(&String::from_utf8_lossy(&self.poller.store.load().body))
+    }
+
+    /// Datacube calls (token calls excluded) the simulator received.
+    pub fn data_calls(&self) -> usize {
+        self.sim.requests().iter().filter(|r| r.path.starts_with("/datacube/")).count()
+    }
+}
+
+/// A parsed exposition: (name, labels, value) per sample.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    pub samples: Vec<(String, BTreeMap<String, String>, f64)>,
+    pub text: String,
+}
+
+impl Exposition {
+    pub fn parse(text: &str) -> Exposition {
+        let mut samples = Vec::new();
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
+            let value: f64 = match value {
+                "NaN" => f64::NAN,
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse().expect("numeric value"),
+            };
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n.to_string(), parse_labels(rest.trim_end_matches('}'))),
+                None => (series.to_string(), BTreeMap::new()),
+            };
+            samples.push((name, labels, value));
+        }
+        Exposition {
+            samples,
+            text: text.to_string(),
+        }
+    }
+
+    /// The value of the series with exactly these labels.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let want: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.samples
+            .iter()
+            .find(|(n, l, _)| n == name && *l == want)
+            .map(|(_, _, v)| *v)
+    }
+
+    /// Like `get`, failing the test with a useful message when absent.
+    pub fn must(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels)
+            .unwrap_or_else(|| panic!("no sample {name}{labels:?}"))
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.samples.iter().filter(|(n, _, _)| n == name).count()
+    }
+
+    pub fn with_label(&self, name: &str, key: &str, value: &str) -> Vec<&(String, BTreeMap<String, String>, f64)> {
+        self.samples
+            .iter()
+            .filter(|(n, l, _)| n == name && l.get(key).map(String::as_str) == Some(value))
+            .collect()
+    }
+}
+
+fn parse_labels(s: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        assert_eq!(chars.next(), Some('"'));
+        let mut val = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('n') => val.push('\n'),
+                    Some(o) => val.push(o),
+                    None => {}
+                },
+                '"' => break,
+                c => val.push(c),
+            }
+        }
+        out.insert(key.trim_start_matches(',').to_string(), val);
+        if chars.peek() == Some(&',') {
+            chars.next();
+        }
+    }
+    out
+}
+
+/// promtool, or None outside CI when it is not installed. Under CI a
+/// missing promtool fails the test: CI must install it.
+pub fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "{name} is required under CI");
+        eprintln!("SKIPPING part of this test: {name} not installed");
+    }
+    found
+}
