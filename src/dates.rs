@@ -130,7 +130,9 @@ impl Period {
         match self {
             Period::Daily => DateRange::day(today - Duration::days(1)),
             Period::Weekly => DateRange::week_of(today - Duration::days(7)),
-            Period::Monthly => DateRange::month_of(add_months(today.with_day(1).unwrap_or(today), -1)),
+            Period::Monthly => {
+                DateRange::month_of(add_months(today.with_day(1).unwrap_or(today), -1))
+            }
         }
     }
 

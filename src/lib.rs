@@ -3,4 +3,5 @@
 
 pub mod clock;
 pub mod dates;
+pub mod simulator;
 pub mod wechat;
