@@ -22,7 +22,11 @@ pub enum ConfigError {
     #[error("config file {path}: {reason}")]
     Parse { path: String, reason: String },
     #[error("config file {path}: field `{field}`: {reason}")]
-    Invalid { path: String, field: String, reason: String },
+    Invalid {
+        path: String,
+        field: String,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -192,7 +196,11 @@ impl Config {
     }
 
     /// Parses and validates YAML; `env` looks up `${VAR}` references.
-    pub fn from_yaml(text: &str, path: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_yaml(
+        text: &str,
+        path: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let mut cfg: Config = if text.trim().is_empty() {
             Config::default()
         } else {
@@ -205,7 +213,11 @@ impl Config {
         Ok(cfg)
     }
 
-    fn validate(&mut self, path: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    fn validate(
+        &mut self,
+        path: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         let invalid = |field: &str, reason: &str| ConfigError::Invalid {
             path: path.to_string(),
             field: field.to_string(),
@@ -213,7 +225,12 @@ impl Config {
         };
         match reqwest::Url::parse(&self.wechat.api_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => return Err(invalid("wechat.api_url", "must be an http(s) URL such as https://api.weixin.qq.com")),
+            _ => {
+                return Err(invalid(
+                    "wechat.api_url",
+                    "must be an http(s) URL such as https://api.weixin.qq.com",
+                ))
+            }
         }
         if self.wechat.timeout < Duration::from_millis(100) {
             return Err(invalid("wechat.timeout", "must be at least 100ms"));
@@ -228,7 +245,10 @@ impl Config {
             return Err(invalid("poll.concurrency", "must be at least 1"));
         }
         if !(0.0..24.0).contains(&self.poll.release_hour) {
-            return Err(invalid("poll.release_hour", "must be a Beijing hour from 0 to 23.99"));
+            return Err(invalid(
+                "poll.release_hour",
+                "must be a Beijing hour from 0 to 23.99",
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for (i, app) in self.apps.iter_mut().enumerate() {
@@ -237,10 +257,16 @@ impl Config {
                 return Err(invalid(&f("name"), "must not be empty"));
             }
             if !names.insert(app.name.clone()) {
-                return Err(invalid(&f("name"), &format!("`{}` is used by another app", app.name)));
+                return Err(invalid(
+                    &f("name"),
+                    &format!("`{}` is used by another app", app.name),
+                ));
             }
             if !is_appid(&app.appid) {
-                return Err(invalid(&f("appid"), "must be `wx` followed by 16 hexadecimal digits"));
+                return Err(invalid(
+                    &f("appid"),
+                    "must be `wx` followed by 16 hexadecimal digits",
+                ));
             }
             if let Some(list) = &app.apis {
                 if let Some(a) = list.iter().find(|a| a.app_kind() != app.kind) {
@@ -258,22 +284,37 @@ impl Config {
             }
             app.resolved_secret = match (&app.secret, &app.secret_file, &app.token) {
                 (Some(_), Some(_), _) => {
-                    return Err(invalid(&f("secret"), "give either `secret` or `secret_file`, not both"));
+                    return Err(invalid(
+                        &f("secret"),
+                        "give either `secret` or `secret_file`, not both",
+                    ));
                 }
-                (Some(s), None, _) => Secret::new(expand_env(s, env).map_err(|r| invalid(&f("secret"), &r))?),
+                (Some(s), None, _) => {
+                    Secret::new(expand_env(s, env).map_err(|r| invalid(&f("secret"), &r))?)
+                }
                 (None, Some(file), _) => {
-                    let text = std::fs::read_to_string(file)
-                        .map_err(|e| invalid(&f("secret_file"), &format!("cannot read {}: {e}", file.display())))?;
+                    let text = std::fs::read_to_string(file).map_err(|e| {
+                        invalid(
+                            &f("secret_file"),
+                            &format!("cannot read {}: {e}", file.display()),
+                        )
+                    })?;
                     let s = text.trim();
                     if s.is_empty() {
-                        return Err(invalid(&f("secret_file"), &format!("{} is empty", file.display())));
+                        return Err(invalid(
+                            &f("secret_file"),
+                            &format!("{} is empty", file.display()),
+                        ));
                     }
                     Secret::new(s)
                 }
                 // A token file needs no secret: another service owns the token.
                 (None, None, TokenSourceConfig::File { .. }) => Secret::default(),
                 (None, None, _) => {
-                    return Err(invalid(&f("secret_file"), "every app needs `secret_file` or `secret: ${ENV_VAR}`"));
+                    return Err(invalid(
+                        &f("secret_file"),
+                        "every app needs `secret_file` or `secret: ${ENV_VAR}`",
+                    ));
                 }
             };
         }
@@ -342,7 +383,9 @@ mod tests {
             assert!(e.contains(field), "{e} should name {field}");
             assert!(!e.contains("hunter2"), "{e} leaks the secret");
         }
-        let e = load("apps:\n  - name: a\n    typo: 1\n").unwrap_err().to_string();
+        let e = load("apps:\n  - name: a\n    typo: 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("typo"), "{e}");
         let e = load("poll:\n  interval: soon\n").unwrap_err().to_string();
         assert!(e.contains("interval"), "{e}");

@@ -42,7 +42,9 @@ pub fn latest_day(t: DateTime<Utc>) -> NaiveDate {
 }
 
 /// A span of whole Beijing days, both ends included.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DateRange {
     pub begin: NaiveDate,
     pub end: NaiveDate,
@@ -130,7 +132,9 @@ impl Period {
         match self {
             Period::Daily => DateRange::day(today - Duration::days(1)),
             Period::Weekly => DateRange::week_of(today - Duration::days(7)),
-            Period::Monthly => DateRange::month_of(add_months(today.with_day(1).unwrap_or(today), -1)),
+            Period::Monthly => {
+                DateRange::month_of(add_months(today.with_day(1).unwrap_or(today), -1))
+            }
         }
     }
 

@@ -90,7 +90,9 @@ impl ApiError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ApiError::WeChat { code, .. } => ErrorClass::of_errcode(*code),
-            ApiError::Http { status, .. } if *status >= 500 || *status == 429 => ErrorClass::Transient,
+            ApiError::Http { status, .. } if *status >= 500 || *status == 429 => {
+                ErrorClass::Transient
+            }
             ApiError::Http { .. } => ErrorClass::Unknown,
             ApiError::Timeout { .. } | ApiError::Connect { .. } => ErrorClass::Transient,
             // A truncated body is what a broken proxy or connection gives.

@@ -129,6 +129,9 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Family::ALL.len());
-        assert!(names.iter().all(|n| n.starts_with("wechat_miniprogram_") || n.starts_with("wechat_official_account_")));
+        assert!(names
+            .iter()
+            .all(|n| n.starts_with("wechat_miniprogram_")
+                || n.starts_with("wechat_official_account_")));
     }
 }

@@ -74,16 +74,28 @@ async fn ready(State(st): State<AppState>) -> Response {
     if st.poller.ready() {
         (StatusCode::OK, "Ready.\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "Not ready: first poll still running.\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not ready: first poll still running.\n",
+        )
+            .into_response()
     }
 }
 
 async fn reload(State(st): State<AppState>) -> Response {
     match &st.reload {
-        None => (StatusCode::BAD_REQUEST, "No config file to reload (demo mode).\n").into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            "No config file to reload (demo mode).\n",
+        )
+            .into_response(),
         Some(f) => match f() {
             Ok(()) => (StatusCode::OK, "Config reloaded.\n").into_response(),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("Reload failed: {e}\n")).into_response(),
+            Err(e) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Reload failed: {e}\n"),
+            )
+                .into_response(),
         },
     }
 }
@@ -93,8 +105,12 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
     let mut rows = String::new();
     for a in &snap.apps {
         let fmt_t = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.map(|t| t.with_timezone(&crate::dates::beijing()).format("%Y-%m-%d %H:%M %:z").to_string())
-                .unwrap_or_else(|| "never".into())
+            t.map(|t| {
+                t.with_timezone(&crate::dates::beijing())
+                    .format("%Y-%m-%d %H:%M %:z")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "never".into())
         };
         let mut state = format!("{}/{} APIs ok", a.apis_ok, a.apis_total);
         if let Some(p) = a.paused_until {
@@ -109,7 +125,9 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
                 crate::wechat::api::AppKind::OfficialAccount => "Official Account",
             },
             fmt_t(a.last_success),
-            a.data_date.map(|d| d.to_string()).unwrap_or_else(|| "none yet".into()),
+            a.data_date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "none yet".into()),
             esc(&state),
             esc(a.last_error.as_deref().unwrap_or("")),
         );

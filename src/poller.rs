@@ -70,17 +70,24 @@ impl ApiState {
 
     /// Per slot, the newest result: what `/metrics` shows.
     pub fn published(&self) -> impl Iterator<Item = &Fetched> {
-        self.results
-            .iter()
-            .filter(|f| !self.results.iter().any(|o| o.target.slot == f.target.slot && o.target.range > f.target.range))
+        self.results.iter().filter(|f| {
+            !self
+                .results
+                .iter()
+                .any(|o| o.target.slot == f.target.slot && o.target.range > f.target.range)
+        })
     }
 
     /// Keeps only what can still be published.
     fn prune(&mut self, plan: &[Target]) {
-        let newest: BTreeMap<u32, DateRange> = self.published().map(|f| (f.target.slot, f.target.range)).collect();
+        let newest: BTreeMap<u32, DateRange> = self
+            .published()
+            .map(|f| (f.target.slot, f.target.range))
+            .collect();
         let slots: Vec<u32> = plan.iter().map(|t| t.slot).collect();
-        self.results
-            .retain(|f| slots.contains(&f.target.slot) && newest.get(&f.target.slot) == Some(&f.target.range));
+        self.results.retain(|f| {
+            slots.contains(&f.target.slot) && newest.get(&f.target.slot) == Some(&f.target.range)
+        });
         self.retry_at.retain(|t, _| plan.contains(t));
     }
 }
@@ -206,19 +213,27 @@ impl Poller {
     pub fn apply_config(&self, config: &Config) {
         let old_settings = self.settings.load_full();
         let wechat_changed = old_settings.1 != config.wechat;
-        self.settings.store(Arc::new((config.poll.clone(), config.wechat.clone())));
+        self.settings
+            .store(Arc::new((config.poll.clone(), config.wechat.clone())));
         if wechat_changed {
-            self.http.store(Arc::new(http_client(config.wechat.timeout)));
+            self.http
+                .store(Arc::new(http_client(config.wechat.timeout)));
         }
         let old = self.apps.load_full();
         let mut next = Vec::with_capacity(config.apps.len());
         for cfg in &config.apps {
-            match old.iter().find(|a| a.config == *cfg && a.config.resolved_secret == cfg.resolved_secret) {
+            match old
+                .iter()
+                .find(|a| a.config == *cfg && a.config.resolved_secret == cfg.resolved_secret)
+            {
                 Some(a) if !wechat_changed => next.push(a.clone()),
                 _ => next.push(Arc::new(self.new_app(cfg))),
             }
         }
-        for gone in old.iter().filter(|a| !config.apps.iter().any(|c| c.name == a.config.name)) {
+        for gone in old
+            .iter()
+            .filter(|a| !config.apps.iter().any(|c| c.name == a.config.name))
+        {
             self.metrics.forget_app(&gone.config.name);
         }
         self.apps.store(Arc::new(next));
@@ -250,7 +265,11 @@ impl Poller {
 
     /// Runs rounds every `poll.interval` until `shutdown` fires. A round
     /// that outlasts the interval makes the next tick be skipped, not queued.
-    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>, wake: Arc<tokio::sync::Notify>) {
+    pub async fn run(
+        self: Arc<Self>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        wake: Arc<tokio::sync::Notify>,
+    ) {
         loop {
             let started = std::time::Instant::now();
             self.poll_once().await;
@@ -295,9 +314,14 @@ impl Poller {
                 self.publish(false);
             })
             .await;
-        self.store.set_round_duration(started.elapsed().as_secs_f64());
+        self.store
+            .set_round_duration(started.elapsed().as_secs_f64());
         self.publish(true);
-        debug!(apps = apps.len(), elapsed_ms = started.elapsed().as_millis() as u64, "poll round done");
+        debug!(
+            apps = apps.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "poll round done"
+        );
     }
 
     async fn poll_app(&self, app: &AppPoller, now: DateTime<Utc>, release_hour: f64) {
@@ -323,13 +347,21 @@ impl Poller {
         app.lock().polled_once = true;
     }
 
-    async fn poll_api(&self, app: &AppPoller, api: Api, now: DateTime<Utc>, release_hour: f64) -> Flow {
+    async fn poll_api(
+        &self,
+        app: &AppPoller,
+        api: Api,
+        now: DateTime<Utc>,
+        release_hour: f64,
+    ) -> Flow {
         let collector = collectors::collector(api);
         let plan = collector.plan(now);
         let fallback_plan = collector.plan(previous_period_instant(now, api.period()));
         let mut work: VecDeque<Target> = {
             let mut st = app.lock();
-            let Some(s) = st.apis.get_mut(&api) else { return Flow::Continue };
+            let Some(s) = st.apis.get_mut(&api) else {
+                return Flow::Continue;
+            };
             if s.disabled.is_some() {
                 return Flow::Continue;
             }
@@ -365,7 +397,9 @@ impl Poller {
                 })
             });
             let app_name = app.config.name.clone();
-            let Some(s) = st.apis.get_mut(&api) else { return Flow::Continue };
+            let Some(s) = st.apis.get_mut(&api) else {
+                return Flow::Continue;
+            };
             match outcome {
                 Ok(Collected::Samples(samples)) => {
                     s.results.push(Fetched { target, samples });
@@ -453,11 +487,19 @@ impl Poller {
         match class {
             ErrorClass::Transient | ErrorClass::Token => Flow::StopApp,
             ErrorClass::DailyQuota => {
-                pause(st, next_beijing_midnight(now), "daily quota reached (45009)");
+                pause(
+                    st,
+                    next_beijing_midnight(now),
+                    "daily quota reached (45009)",
+                );
                 Flow::StopApp
             }
             ErrorClass::RateLimited => {
-                pause(st, now + Duration::minutes(5), "per-minute rate limit (45011)");
+                pause(
+                    st,
+                    now + Duration::minutes(5),
+                    "per-minute rate limit (45011)",
+                );
                 Flow::StopApp
             }
             ErrorClass::Credentials | ErrorClass::IpWhitelist | ErrorClass::RiskyIp => {
@@ -476,7 +518,8 @@ impl Poller {
                 // Asking again at once would fail the same way.
                 if let Some(s) = st.apis.get_mut(&api) {
                     let n = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
-                    s.retry_at.insert(*target, (now + Duration::hours(1), n + 1));
+                    s.retry_at
+                        .insert(*target, (now + Duration::hours(1), n + 1));
                 }
                 Flow::Continue
             }
@@ -526,7 +569,8 @@ fn due(s: &ApiState, t: &Target, now: DateTime<Utc>, release_hour: f64) -> bool 
 /// When WeChat normally releases `t`'s data: `release_hour` Beijing on the
 /// day after the period ends.
 fn release_time(t: &Target, release_hour: f64) -> DateTime<Utc> {
-    beijing_midnight(t.data_period.end + Duration::days(1)) + Duration::seconds((release_hour * 3600.0) as i64)
+    beijing_midnight(t.data_period.end + Duration::days(1))
+        + Duration::seconds((release_hour * 3600.0) as i64)
 }
 
 /// An instant whose latest complete period is the one before `now`'s.

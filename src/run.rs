@@ -48,16 +48,27 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         )));
     }
     if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
-        return Err(RunError::Usage("--web.telemetry-path must start with / and not be /".into()));
+        return Err(RunError::Usage(
+            "--web.telemetry-path must start with / and not be /".into(),
+        ));
     }
     let clock = Clock::system();
     let metrics = Arc::new(SelfMetrics::new());
     // The demo simulator must outlive the poller: keep its handle here.
-    let (config, _demo, config_path): (Config, _, Option<PathBuf>) = match (&flags.config_file, flags.demo) {
+    let (config, _demo, config_path): (Config, _, Option<PathBuf>) = match (
+        &flags.config_file,
+        flags.demo,
+    ) {
         (Some(path), false) => (load_config(path, &flags)?, None, Some(path.clone())),
-        (Some(_), true) => return Err(RunError::Usage("--demo and --config.file exclude each other".into())),
+        (Some(_), true) => {
+            return Err(RunError::Usage(
+                "--demo and --config.file exclude each other".into(),
+            ))
+        }
         (None, _) => {
-            info!("no --config.file given: running the built-in WeChat simulator with two demo apps");
+            info!(
+                "no --config.file given: running the built-in WeChat simulator with two demo apps"
+            );
             let (server, cfg) = crate::demo::start(clock.clone())
                 .await
                 .map_err(|e| RunError::Other(format!("cannot start the demo simulator: {e}")))?;
@@ -75,7 +86,10 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
             ];
         }
     }
-    let storage = flags.storage_path.as_ref().map(|p| crate::storage::Storage::new(p.clone()));
+    let storage = flags
+        .storage_path
+        .as_ref()
+        .map(|p| crate::storage::Storage::new(p.clone()));
     if let Some(s) = &storage {
         match s.load() {
             Ok(Some(saved)) => {
@@ -115,7 +129,9 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     #[cfg(unix)]
     if let Some(r) = reload.clone() {
         tokio::spawn(async move {
-            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
                 return;
             };
             while hup.recv().await.is_some() {
@@ -148,12 +164,20 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         reload,
     });
     let addr = normalize_listen(&flags.listen_address);
-    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| RunError::Listen {
-        addr: addr.clone(),
-        reason: e.to_string(),
-    })?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| RunError::Listen {
+            addr: addr.clone(),
+            reason: e.to_string(),
+        })?;
     info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr), "listening");
-    let served = crate::web::serve(listener, app, flags.web_config_file.clone(), shutdown_signal()).await;
+    let served = crate::web::serve(
+        listener,
+        app,
+        flags.web_config_file.clone(),
+        shutdown_signal(),
+    )
+    .await;
     let _ = shutdown_tx.send(true);
     let _ = poll_task.await;
     if let Some(s) = &storage {

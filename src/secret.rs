@@ -54,7 +54,11 @@ pub fn redact_url(url: &str) -> String {
 fn is_credential_param(k: &str) -> bool {
     matches!(
         k.to_ascii_lowercase().as_str(),
-        "access_token" | "secret" | "appsecret" | "component_access_token" | "authorizer_access_token"
+        "access_token"
+            | "secret"
+            | "appsecret"
+            | "component_access_token"
+            | "authorizer_access_token"
     )
 }
 

@@ -4,7 +4,9 @@
 //! derived from the poller state into each snapshot, so an app removed by a
 //! reload disappears with it.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 pub struct SelfMetrics {
     registry: Registry,
@@ -54,11 +56,9 @@ impl SelfMetrics {
             &["app"],
         )
         .expect("valid metric definition");
-        let poll_rounds = IntCounter::new(
-            "wechat_exporter_poll_rounds_total",
-            "Poll rounds started.",
-        )
-        .expect("valid metric definition");
+        let poll_rounds =
+            IntCounter::new("wechat_exporter_poll_rounds_total", "Poll rounds started.")
+                .expect("valid metric definition");
         let poll_rounds_skipped = IntCounter::new(
             "wechat_exporter_poll_rounds_skipped_total",
             "Poll rounds skipped because the previous one was still running.",
@@ -75,12 +75,18 @@ impl SelfMetrics {
         )
         .expect("valid metric definition");
         let build_info = IntGaugeVec::new(
-            Opts::new("wechat_exporter_build_info", "Version of wechat-exporter; always 1."),
+            Opts::new(
+                "wechat_exporter_build_info",
+                "Version of wechat-exporter; always 1.",
+            ),
             &["version", "revision"],
         )
         .expect("valid metric definition");
         build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), option_env!("WECHAT_EXPORTER_REVISION").unwrap_or("unknown")])
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("WECHAT_EXPORTER_REVISION").unwrap_or("unknown"),
+            ])
             .set(1);
         for c in [
             Box::new(api_requests.clone()) as Box<dyn prometheus::core::Collector>,
@@ -112,7 +118,8 @@ impl SelfMetrics {
     pub fn config_loaded(&self, ok: bool) {
         self.reload_successful.set(ok as i64);
         if ok {
-            self.reload_timestamp.set(chrono::Utc::now().timestamp() as f64);
+            self.reload_timestamp
+                .set(chrono::Utc::now().timestamp() as f64);
         }
     }
 
@@ -127,7 +134,11 @@ impl SelfMetrics {
     pub fn forget_app(&self, app: &str) {
         for family in self.registry.gather() {
             for m in family.get_metric() {
-                let labels: Vec<(&str, &str)> = m.get_label().iter().map(|l| (l.name(), l.value())).collect();
+                let labels: Vec<(&str, &str)> = m
+                    .get_label()
+                    .iter()
+                    .map(|l| (l.name(), l.value()))
+                    .collect();
                 if !labels.iter().any(|(k, v)| *k == "app" && *v == app) {
                     continue;
                 }

@@ -53,7 +53,8 @@ impl SnapshotStore {
     }
 
     pub fn set_round_duration(&self, secs: f64) {
-        self.round_duration_bits.store(secs.to_bits(), Ordering::Relaxed);
+        self.round_duration_bits
+            .store(secs.to_bits(), Ordering::Relaxed);
     }
 
     pub fn round_duration(&self) -> f64 {
@@ -123,7 +124,11 @@ pub fn build(
                 }
             }
             if let Some(d) = data_date {
-                line(&mut state_lines[0], &labels, crate::dates::beijing_midnight(d).timestamp() as f64);
+                line(
+                    &mut state_lines[0],
+                    &labels,
+                    crate::dates::beijing_midnight(d).timestamp() as f64,
+                );
                 if *api != Api::UserPortrait {
                     status.data_date = Some(status.data_date.map_or(d, |c: NaiveDate| c.max(d)));
                 }
@@ -136,14 +141,27 @@ pub fn build(
                 line(&mut state_lines[2], &labels, if ok { 1.0 } else { 0.0 });
                 status.apis_ok += ok as usize;
             }
-            line(&mut state_lines[3], &labels, if s.data_ready { 1.0 } else { 0.0 });
-            line(&mut state_lines[4], &labels, if s.disabled.is_some() { 0.0 } else { 1.0 });
+            line(
+                &mut state_lines[3],
+                &labels,
+                if s.data_ready { 1.0 } else { 0.0 },
+            );
+            line(
+                &mut state_lines[4],
+                &labels,
+                if s.disabled.is_some() { 0.0 } else { 1.0 },
+            );
         }
         let is_paused = st.paused_until.is_some_and(|u| u > now) as u8;
-        line(&mut paused, &render_labels(&[("app", name)]), is_paused as f64);
+        line(
+            &mut paused,
+            &render_labels(&[("app", name)]),
+            is_paused as f64,
+        );
         statuses.push(status);
     }
-    let mut out = String::with_capacity(by_family.iter().map(|v| v.len() * 96).sum::<usize>() + 4096);
+    let mut out =
+        String::with_capacity(by_family.iter().map(|v| v.len() * 96).sum::<usize>() + 4096);
     for (fam, samples) in Family::ALL.iter().zip(&by_family) {
         if samples.is_empty() {
             continue;
@@ -178,16 +196,33 @@ pub fn build(
             let _ = writeln!(out, "wechat_exporter_app_paused{l}");
         }
     }
-    let extra_labels: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    header(&mut out, "wechat_exporter_apps", "Apps configured in this exporter.", "gauge");
-    let _ = writeln!(out, "wechat_exporter_apps{{{}}} {}", render_labels(&extra_labels), apps.len());
+    let extra_labels: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    header(
+        &mut out,
+        "wechat_exporter_apps",
+        "Apps configured in this exporter.",
+        "gauge",
+    );
+    let _ = writeln!(
+        out,
+        "wechat_exporter_apps{{{}}} {}",
+        render_labels(&extra_labels),
+        apps.len()
+    );
     header(
         &mut out,
         "wechat_exporter_poll_duration_seconds",
         "Duration of the last complete poll round.",
         "gauge",
     );
-    let _ = write!(out, "wechat_exporter_poll_duration_seconds{{{}}} ", render_labels(&extra_labels));
+    let _ = write!(
+        out,
+        "wechat_exporter_poll_duration_seconds{{{}}} ",
+        render_labels(&extra_labels)
+    );
     write_value(&mut out, round_secs);
     out.push('\n');
     let mut body = out.into_bytes();
@@ -216,7 +251,10 @@ fn line(out: &mut String, labels: &str, v: f64) {
 }
 
 fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 6), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 6),
+        flate2::Compression::fast(),
+    );
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(body);
     enc.finish().unwrap_or_default()

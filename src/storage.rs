@@ -26,7 +26,9 @@ struct StateFile {
 pub enum StorageError {
     #[error("state file {path}: {reason}")]
     Io { path: String, reason: String },
-    #[error("state file {path} is not a wechat-exporter state file of version {VERSION}: {reason}")]
+    #[error(
+        "state file {path} is not a wechat-exporter state file of version {VERSION}: {reason}"
+    )]
     Foreign { path: String, reason: String },
 }
 
@@ -50,12 +52,18 @@ impl Storage {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StorageError::Io { path: p, reason: e.to_string() }),
+            Err(e) => {
+                return Err(StorageError::Io {
+                    path: p,
+                    reason: e.to_string(),
+                })
+            }
         };
-        let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| StorageError::Foreign {
-            path: p.clone(),
-            reason: e.to_string(),
-        })?;
+        let file: StateFile =
+            serde_json::from_slice(&bytes).map_err(|e| StorageError::Foreign {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?;
         if file.format != FORMAT || file.version != VERSION {
             return Err(StorageError::Foreign {
                 path: p,
@@ -69,7 +77,12 @@ impl Storage {
         let apps = poller
             .apps()
             .iter()
-            .map(|a| (a.config.name.clone(), (a.config.appid.clone(), a.lock().clone())))
+            .map(|a| {
+                (
+                    a.config.name.clone(),
+                    (a.config.appid.clone(), a.lock().clone()),
+                )
+            })
             .collect();
         let file = StateFile {
             format: FORMAT.into(),

@@ -26,8 +26,14 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
             ("wechat_miniprogram_visits", row.visit_pv),
             ("wechat_miniprogram_visitors", row.visit_uv),
             ("wechat_miniprogram_new_visitors", row.visit_uv_new),
-            ("wechat_miniprogram_stay_per_visitor_seconds", row.stay_time_uv),
-            ("wechat_miniprogram_stay_per_session_seconds", row.stay_time_session),
+            (
+                "wechat_miniprogram_stay_per_visitor_seconds",
+                row.stay_time_uv,
+            ),
+            (
+                "wechat_miniprogram_stay_per_session_seconds",
+                row.stay_time_session,
+            ),
             ("wechat_miniprogram_visit_depth_pages", row.visit_depth),
         ] {
             assert_eq!(m.get(name, &l), v, "{name} {period:?} at {now}");
@@ -38,7 +44,10 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
             Period::Monthly => "monthly_visit_trend",
         };
         assert_eq!(
-            m.must("wechat_data_date_timestamp_seconds", &[("app", "shop"), ("api", api)]),
+            m.must(
+                "wechat_data_date_timestamp_seconds",
+                &[("app", "shop"), ("api", api)]
+            ),
             beijing_midnight(range.begin).timestamp() as f64,
             "{api} data date at {now}"
         );
@@ -49,7 +58,12 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
             let cohort = period.retention_cohort(now, k);
             let r = h.sim.retention(MP_APPID, cohort, period);
             for (label, values) in [("new", &r.visit_uv_new), ("active", &r.visit_uv)] {
-                let at = |key: u32| values.iter().find(|kv| kv.key == key as f64).map(|kv| kv.value);
+                let at = |key: u32| {
+                    values
+                        .iter()
+                        .find(|kv| kv.key == key as f64)
+                        .map(|kv| kv.value)
+                };
                 let kept = at(k).unwrap_or_else(|| panic!("simulator has key {k} for {cohort:?}"));
                 let size = at(0).expect("key 0");
                 let offset = k.to_string();
@@ -59,7 +73,11 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
                     ("cohort", label),
                     ("offset", offset.as_str()),
                 ];
-                assert_eq!(m.must("wechat_miniprogram_retained_users", &l), kept, "{l:?} at {now}");
+                assert_eq!(
+                    m.must("wechat_miniprogram_retained_users", &l),
+                    kept,
+                    "{l:?} at {now}"
+                );
                 let ratio = m.must("wechat_miniprogram_retention_ratio", &l);
                 assert!((ratio - kept / size).abs() < 1e-12, "{l:?} ratio");
             }
@@ -88,7 +106,10 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
     assert_eq!(m.count("wechat_miniprogram_visit_distribution"), n);
     // Pages: all 200, values equal.
     let pages = h.sim.visit_page(MP_APPID, y);
-    assert_eq!(m.count("wechat_miniprogram_page_visits"), pages.list.len().min(200));
+    assert_eq!(
+        m.count("wechat_miniprogram_page_visits"),
+        pages.list.len().min(200)
+    );
     for p in pages.list.iter().take(5) {
         let l = [("app", "shop"), ("page", p.page_path.as_str())];
         assert_eq!(m.get("wechat_miniprogram_page_visits", &l), p.page_visit_pv);
@@ -96,9 +117,15 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
     }
     // Daily summary.
     let s = h.sim.daily_summary(MP_APPID, y);
-    assert_eq!(m.get("wechat_miniprogram_cumulative_visitors", &[("app", "shop")]), s.visit_total);
     assert_eq!(
-        m.get("wechat_miniprogram_shares", &[("app", "shop"), ("period", "daily")]),
+        m.get("wechat_miniprogram_cumulative_visitors", &[("app", "shop")]),
+        s.visit_total
+    );
+    assert_eq!(
+        m.get(
+            "wechat_miniprogram_shares",
+            &[("app", "shop"), ("period", "daily")]
+        ),
         s.share_pv
     );
     // Portrait, 7-day window.
@@ -124,9 +151,18 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
     );
     // Official Account: followers, and follows by source with zeros.
     let cum = h.sim.user_cumulate(OA_APPID, y);
-    assert_eq!(m.get("wechat_official_account_followers", &[("app", "news")]), cum.cumulate_user);
+    assert_eq!(
+        m.get("wechat_official_account_followers", &[("app", "news")]),
+        cum.cumulate_user
+    );
     let rows = h.sim.user_summary(OA_APPID, y);
-    for (source, name) in [(0u32, "other"), (1, "search"), (17, "profile card share"), (30, "QR code"), (78, "Moments ad")] {
+    for (source, name) in [
+        (0u32, "other"),
+        (1, "search"),
+        (17, "profile card share"),
+        (30, "QR code"),
+        (78, "Moments ad"),
+    ] {
         let want: f64 = rows
             .iter()
             .filter(|r| r.user_source == source as f64)
@@ -136,7 +172,11 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
         assert_eq!(
             m.must(
                 "wechat_official_account_new_followers",
-                &[("app", "news"), ("source", src.as_str()), ("source_name", name)]
+                &[
+                    ("app", "news"),
+                    ("source", src.as_str()),
+                    ("source_name", name)
+                ]
             ),
             want,
             "source {source} on {y}"
@@ -149,14 +189,24 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
             .iter()
             .map(|s| s.2)
             .sum();
-        assert_eq!(got, r.cancel_user.unwrap_or(0.0), "unfollowers source {src}");
+        assert_eq!(
+            got,
+            r.cancel_user.unwrap_or(0.0),
+            "unfollowers source {src}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
     // Monday 20 January 2025, 11:00 Beijing; 30 days cross January's end.
-    let h = Harness::new("2025-01-20T03:00:00Z", 10.0, 10.0, vec![mp_app("shop"), oa_app("news")]).await;
+    let h = Harness::new(
+        "2025-01-20T03:00:00Z",
+        10.0,
+        10.0,
+        vec![mp_app("shop"), oa_app("news")],
+    )
+    .await;
     let start = common::utc("2025-01-20T03:00:00Z");
     let m = h.poll_at("2025-01-20T03:00:00Z").await;
     assert_matches_simulator(&h, &m, start);
@@ -189,7 +239,21 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
         assert_matches_simulator(&h, &m, now);
         for api in Api::ALL {
             assert_eq!(
-                m.get("wechat_exporter_poll_success", &[("app", if api.app_kind() == wechat_exporter::wechat::api::AppKind::Miniprogram { "shop" } else { "news" }), ("api", api.label())]),
+                m.get(
+                    "wechat_exporter_poll_success",
+                    &[
+                        (
+                            "app",
+                            if api.app_kind() == wechat_exporter::wechat::api::AppKind::Miniprogram
+                            {
+                                "shop"
+                            } else {
+                                "news"
+                            }
+                        ),
+                        ("api", api.label())
+                    ]
+                ),
                 Some(1.0),
                 "{api:?}"
             );
@@ -215,11 +279,17 @@ async fn late_release_is_picked_up_after_release_and_not_before() {
     let d9 = NaiveDate::from_ymd_opt(2025, 3, 9).unwrap();
     assert_eq!(
         m.get("wechat_miniprogram_visitors", &l),
-        h.sim.visit_trend(MP_APPID, DateRange::day(d8), Period::Daily).visit_uv
+        h.sim
+            .visit_trend(MP_APPID, DateRange::day(d8), Period::Daily)
+            .visit_uv
     );
     let ready = [("app", "shop"), ("api", "daily_visit_trend")];
     assert_eq!(m.must("wechat_exporter_data_ready", &ready), 0.0);
-    assert_eq!(m.must("wechat_exporter_poll_success", &ready), 1.0, "not ready is not a failure");
+    assert_eq!(
+        m.must("wechat_exporter_poll_success", &ready),
+        1.0,
+        "not ready is not a failure"
+    );
     assert_eq!(
         m.must("wechat_data_date_timestamp_seconds", &ready),
         beijing_midnight(d8).timestamp() as f64
@@ -233,14 +303,18 @@ async fn late_release_is_picked_up_after_release_and_not_before() {
     assert_eq!(m.must("wechat_exporter_data_ready", &ready), 0.0);
     assert_eq!(
         m.get("wechat_miniprogram_visitors", &l),
-        h.sim.visit_trend(MP_APPID, DateRange::day(d8), Period::Daily).visit_uv
+        h.sim
+            .visit_trend(MP_APPID, DateRange::day(d8), Period::Daily)
+            .visit_uv
     );
     // 15:40 Beijing: released; the retry picks it up.
     let m = h.poll_at("2025-03-10T07:40:00Z").await;
     assert_eq!(m.must("wechat_exporter_data_ready", &ready), 1.0);
     assert_eq!(
         m.get("wechat_miniprogram_visitors", &l),
-        h.sim.visit_trend(MP_APPID, DateRange::day(d9), Period::Daily).visit_uv
+        h.sim
+            .visit_trend(MP_APPID, DateRange::day(d9), Period::Daily)
+            .visit_uv
     );
     assert_eq!(
         m.must("wechat_data_date_timestamp_seconds", &ready),
@@ -251,7 +325,11 @@ async fn late_release_is_picked_up_after_release_and_not_before() {
         .sim
         .requests()
         .iter()
-        .filter(|r| r.api == Some(Api::DailyVisitTrend) && r.begin_date.as_deref() == Some("20250309") && r.errcode != 0)
+        .filter(|r| {
+            r.api == Some(Api::DailyVisitTrend)
+                && r.begin_date.as_deref() == Some("20250309")
+                && r.errcode != 0
+        })
         .count();
     assert!((1..=6).contains(&not_ready), "{not_ready} not-ready calls");
     eprintln!("late release: {not_ready} not-ready calls for the daily trend before 15:00 release");
@@ -263,7 +341,11 @@ async fn nothing_is_asked_before_the_release_hour_once_data_is_shown() {
     h.poll_at("2025-03-10T03:00:00Z").await;
     // Next day 01:00..09:30 Beijing: data for 10 March can't exist yet.
     let before = h.data_calls();
-    for t in ["2025-03-10T17:00:00Z", "2025-03-10T20:00:00Z", "2025-03-11T01:30:00Z"] {
+    for t in [
+        "2025-03-10T17:00:00Z",
+        "2025-03-10T20:00:00Z",
+        "2025-03-11T01:30:00Z",
+    ] {
         h.poll_at(t).await;
     }
     assert_eq!(h.data_calls(), before);
@@ -274,11 +356,19 @@ async fn nothing_is_asked_before_the_release_hour_once_data_is_shown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_accepts_the_exposition() {
-    let h = Harness::new("2025-03-10T03:00:00Z", 10.0, 10.0, vec![mp_app("shop"), oa_app("news")]).await;
+    let h = Harness::new(
+        "2025-03-10T03:00:00Z",
+        10.0,
+        10.0,
+        vec![mp_app("shop"), oa_app("news")],
+    )
+    .await;
     let m = h.poll_at("2025-03-10T03:00:00Z").await;
     assert!(m.count("wechat_miniprogram_visitors") == 3);
     assert!(!m.text.contains(MP_SECRET) && !m.text.contains(OA_SECRET));
-    let Some(promtool) = tool("promtool") else { return };
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
     let mut child = std::process::Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -287,9 +377,18 @@ async fn promtool_accepts_the_exposition() {
         .spawn()
         .expect("promtool runs");
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(m.text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(m.text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "promtool check metrics: {text}");
     assert!(text.trim().is_empty(), "promtool lint findings: {text}");
 }

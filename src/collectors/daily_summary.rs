@@ -13,7 +13,12 @@ impl Collector for DailySummary {
         latest_period(Period::Daily, now)
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: ListResponse<DailySummaryRow> = parse(body)?;
         let want = compact(target.range.begin);
         let Some(row) = resp.list.into_iter().find(|r| r.ref_date == want) else {

@@ -60,7 +60,12 @@ pub trait Collector: Send + Sync {
     /// The calls whose data should be on `/metrics` at `now`.
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target>;
     /// Turns the JSON body of a successful call for `target` into samples.
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError>;
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError>;
 }
 
 /// The collector of `api`.
@@ -92,7 +97,9 @@ pub(crate) fn latest_period(period: Period, now: DateTime<Utc>) -> Vec<Target> {
 }
 
 /// Parses a typed body, naming the API on failure.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ShapeError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    body: serde_json::Value,
+) -> Result<T, ShapeError> {
     serde_json::from_value(body).map_err(|e| ShapeError(e.to_string()))
 }
 

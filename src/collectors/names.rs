@@ -95,11 +95,23 @@ mod tests {
 
     #[test]
     fn known_and_unknown_keys() {
-        assert_eq!(distribution_key_name("access_source_session_cnt", "4"), "QR code");
-        assert_eq!(distribution_key_name("access_source_visit_uv", "2"), "search");
-        assert_eq!(distribution_key_name("access_source_session_cnt", "1037"), "1037");
+        assert_eq!(
+            distribution_key_name("access_source_session_cnt", "4"),
+            "QR code"
+        );
+        assert_eq!(
+            distribution_key_name("access_source_visit_uv", "2"),
+            "search"
+        );
+        assert_eq!(
+            distribution_key_name("access_source_session_cnt", "1037"),
+            "1037"
+        );
         assert_eq!(distribution_key_name("access_staytime_info", "8"), ">100s");
-        assert_eq!(distribution_key_name("access_depth_info", "6"), "6-10 pages");
+        assert_eq!(
+            distribution_key_name("access_depth_info", "6"),
+            "6-10 pages"
+        );
         assert_eq!(distribution_key_name("some_new_index", "3"), "3");
         assert_eq!(oa_source_name("30"), "QR code");
         assert_eq!(oa_source_name("149"), "149");

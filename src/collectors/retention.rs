@@ -28,7 +28,12 @@ impl Collector for Retention {
             .collect()
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: Body = parse(body)?;
         if resp
             .ref_date
@@ -40,7 +45,8 @@ impl Collector for Retention {
         let offset = target.slot.to_string();
         let mut out = Vec::with_capacity(4);
         for (cohort, values) in [("new", &resp.visit_uv_new), ("active", &resp.visit_uv)] {
-            let (Some(size), Some(kept)) = (value_at(values, 0), value_at(values, target.slot)) else {
+            let (Some(size), Some(kept)) = (value_at(values, 0), value_at(values, target.slot))
+            else {
                 continue;
             };
             let labels = [
@@ -63,7 +69,10 @@ impl Collector for Retention {
 }
 
 fn value_at(values: &[KeyValue], key: u32) -> Option<f64> {
-    values.iter().find(|kv| kv.key == key as f64).map(|kv| kv.value)
+    values
+        .iter()
+        .find(|kv| kv.key == key as f64)
+        .map(|kv| kv.value)
 }
 
 /// The cohort whose key `offset` is measured in `latest`.

@@ -6,7 +6,9 @@
 //! day. `getusercumulate` has a row for every released day, so an empty
 //! summary counts as zeros only once the cumulate call showed the day.
 
-use super::{dedup, key_label, latest_period, names, parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{
+    dedup, key_label, latest_period, names, parse, Collected, Collector, Ctx, ShapeError, Target,
+};
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{ListResponse, UserCumulateRow, UserSummaryRow};
@@ -21,11 +23,20 @@ impl Collector for UserSummary {
         latest_period(Period::Daily, now)
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: ListResponse<UserSummaryRow> = parse(body)?;
         let day = target.range.begin;
         let want = dashed(day);
-        let rows: Vec<_> = resp.list.into_iter().filter(|r| r.ref_date == want).collect();
+        let rows: Vec<_> = resp
+            .list
+            .into_iter()
+            .filter(|r| r.ref_date == want)
+            .collect();
         if rows.is_empty() && ctx.oa_released_day.is_none_or(|d| d < day) {
             return Ok(Collected::NotReady);
         }
@@ -42,7 +53,11 @@ impl Collector for UserSummary {
         let mut out = Vec::with_capacity(by_source.len() * 2);
         for (source, (new, cancel)) in &by_source {
             let name = names::oa_source_name(source);
-            let labels = [("app", ctx.app), ("source", source.as_str()), ("source_name", name.as_str())];
+            let labels = [
+                ("app", ctx.app),
+                ("source", source.as_str()),
+                ("source_name", name.as_str()),
+            ];
             out.push(Sample::new(Family::OaNewFollowers, &labels, *new));
             out.push(Sample::new(Family::OaUnfollowers, &labels, *cancel));
         }
@@ -55,10 +70,20 @@ impl Collector for UserCumulate {
         latest_period(Period::Daily, now)
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: ListResponse<UserCumulateRow> = parse(body)?;
         let want = dashed(target.range.begin);
-        match resp.list.into_iter().find(|r| r.ref_date == want).and_then(|r| r.cumulate_user) {
+        match resp
+            .list
+            .into_iter()
+            .find(|r| r.ref_date == want)
+            .and_then(|r| r.cumulate_user)
+        {
             Some(v) => Ok(Collected::Samples(vec![Sample::new(
                 Family::OaFollowers,
                 &[("app", ctx.app)],

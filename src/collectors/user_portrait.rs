@@ -28,7 +28,12 @@ impl Collector for UserPortrait {
             .collect()
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: Body = parse(body)?;
         let window = format!("{}d", target.slot);
         let mut out = Vec::new();

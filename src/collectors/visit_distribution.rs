@@ -1,7 +1,9 @@
 //! Visit distribution of yesterday: sessions and visitors by entry scene,
 //! visits by stay and depth bucket. Indexes and keys are kept open.
 
-use super::{dedup, key_label, latest_period, names, parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{
+    dedup, key_label, latest_period, names, parse, Collected, Collector, Ctx, ShapeError, Target,
+};
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::VisitDistribution as Body;
@@ -14,9 +16,19 @@ impl Collector for VisitDistribution {
         latest_period(Period::Daily, now)
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: Body = parse(body)?;
-        if resp.ref_date.as_deref().is_some_and(|d| d != compact(target.range.begin)) || resp.list.is_empty() {
+        if resp
+            .ref_date
+            .as_deref()
+            .is_some_and(|d| d != compact(target.range.begin))
+            || resp.list.is_empty()
+        {
             return Ok(Collected::NotReady);
         }
         let mut out = Vec::new();

@@ -14,9 +14,19 @@ impl Collector for VisitPage {
         latest_period(Period::Daily, now)
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let mut resp: Body = parse(body)?;
-        if resp.ref_date.as_deref().is_some_and(|d| d != compact(target.range.begin)) || resp.list.is_empty() {
+        if resp
+            .ref_date
+            .as_deref()
+            .is_some_and(|d| d != compact(target.range.begin))
+            || resp.list.is_empty()
+        {
             return Ok(Collected::NotReady);
         }
         // WeChat sorts by visits, but nothing promises it; the limit must

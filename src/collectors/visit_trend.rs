@@ -14,7 +14,12 @@ impl Collector for VisitTrend {
         latest_period(self.0, now)
     }
 
-    fn collect(&self, ctx: &Ctx, target: &Target, body: serde_json::Value) -> Result<Collected, ShapeError> {
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
         let resp: ListResponse<VisitTrendRow> = parse(body)?;
         let want = mp_ref_date(&target.range, self.0);
         // Rows of other dates have been seen; only the asked one counts.

@@ -98,7 +98,11 @@ impl AppClient {
     /// Calls `api` for `range` and returns the JSON body of a success.
     /// WeChat's "not ready" (61503) comes back as an error of class NotReady.
     pub async fn call(&self, api: Api, range: DateRange) -> Result<serde_json::Value, ApiError> {
-        let (begin, end) = if api.dashed_dates() { range.dashed() } else { range.compact() };
+        let (begin, end) = if api.dashed_dates() {
+            range.dashed()
+        } else {
+            range.compact()
+        };
         let body = serde_json::json!({ "begin_date": begin, "end_date": end });
         let mut token = self.tokens.token().await?;
         let mut token_retried = false;
@@ -121,10 +125,22 @@ impl AppClient {
         }
     }
 
-    async fn once(&self, api: Api, token: &Secret, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    async fn once(
+        &self,
+        api: Api,
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
         let label = api.label();
-        self.metrics.api_requests.with_label_values(&[&self.app, label]).inc();
-        let timer = self.metrics.api_duration.with_label_values(&[label]).start_timer();
+        self.metrics
+            .api_requests
+            .with_label_values(&[&self.app, label])
+            .inc();
+        let timer = self
+            .metrics
+            .api_duration
+            .with_label_values(&[label])
+            .start_timer();
         let result = self.send(api, token, body).await;
         timer.observe_duration();
         if let Err(e) = &result {
@@ -136,8 +152,18 @@ impl AppClient {
         result
     }
 
-    async fn send(&self, api: Api, token: &Secret, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
-        let url = format!("{}{}?access_token={}", self.base_url, api.path(), token.expose());
+    async fn send(
+        &self,
+        api: Api,
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        let url = format!(
+            "{}{}?access_token={}",
+            self.base_url,
+            api.path(),
+            token.expose()
+        );
         let safe_url = redact_url(&url);
         let resp = self
             .http
@@ -153,11 +179,15 @@ impl AppClient {
                 url: safe_url,
             });
         }
-        let bytes = resp.bytes().await.map_err(|e| transport_error(e, &safe_url))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
-            url: safe_url.clone(),
-            reason: e.to_string(),
-        })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(e, &safe_url))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+                url: safe_url.clone(),
+                reason: e.to_string(),
+            })?;
         if !value.is_object() {
             return Err(ApiError::Decode {
                 url: safe_url,

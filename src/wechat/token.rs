@@ -32,7 +32,9 @@ pub enum TokenSourceConfig {
     #[default]
     Stable,
     Legacy,
-    File { path: PathBuf },
+    File {
+        path: PathBuf,
+    },
 }
 
 const FORCE_REFRESH_MIN_GAP: i64 = 30;
@@ -165,7 +167,8 @@ impl TokenProvider {
         if let Some(last) = st.last_force {
             if now - last < Duration::seconds(FORCE_REFRESH_MIN_GAP) {
                 return Err(ApiError::TokenSource(
-                    "token rejected again within 30 s of a forced refresh; not forcing another".into(),
+                    "token rejected again within 30 s of a forced refresh; not forcing another"
+                        .into(),
                 ));
             }
         }
@@ -183,7 +186,12 @@ impl TokenProvider {
         Ok(())
     }
 
-    fn store(&self, st: &mut State, (token, expires_in): (Secret, f64), now: DateTime<Utc>) -> Secret {
+    fn store(
+        &self,
+        st: &mut State,
+        (token, expires_in): (Secret, f64),
+        now: DateTime<Utc>,
+    ) -> Secret {
         // Stop using a token a little before WeChat does: 5 minutes, or a
         // fifth of its life when WeChat hands out a short-lived one.
         let life = expires_in.max(0.0) as i64;
@@ -192,46 +200,73 @@ impl TokenProvider {
             token: token.clone(),
             use_until: now + Duration::seconds(life - margin),
         });
-        self.metrics.token_refreshes.with_label_values(&[&self.app]).inc();
+        self.metrics
+            .token_refreshes
+            .with_label_values(&[&self.app])
+            .inc();
         token
     }
 
-    async fn read_file_if_changed(&self, st: &mut State, path: &PathBuf) -> Result<Secret, ApiError> {
-        let meta = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| ApiError::TokenSource(format!("cannot read token file {}: {e}", path.display())))?;
+    async fn read_file_if_changed(
+        &self,
+        st: &mut State,
+        path: &PathBuf,
+    ) -> Result<Secret, ApiError> {
+        let meta = tokio::fs::metadata(path).await.map_err(|e| {
+            ApiError::TokenSource(format!("cannot read token file {}: {e}", path.display()))
+        })?;
         let stamp = FileStamp {
             modified: meta.modified().ok(),
             len: meta.len(),
         };
         if let Some(c) = &st.cached {
-            if stamp.modified == st.file_stamp.modified && stamp.len == st.file_stamp.len && stamp.modified.is_some() {
+            if stamp.modified == st.file_stamp.modified
+                && stamp.len == st.file_stamp.len
+                && stamp.modified.is_some()
+            {
                 return Ok(c.token.clone());
             }
         }
-        let raw = tokio::fs::read_to_string(path)
-            .await
-            .map_err(|e| ApiError::TokenSource(format!("cannot read token file {}: {e}", path.display())))?;
+        let raw = tokio::fs::read_to_string(path).await.map_err(|e| {
+            ApiError::TokenSource(format!("cannot read token file {}: {e}", path.display()))
+        })?;
         let token = raw.trim();
         if token.is_empty() {
-            return Err(ApiError::TokenSource(format!("token file {} is empty", path.display())));
+            return Err(ApiError::TokenSource(format!(
+                "token file {} is empty",
+                path.display()
+            )));
         }
-        let changed = st.cached.as_ref().map(|c| c.token.expose() != token).unwrap_or(true);
+        let changed = st
+            .cached
+            .as_ref()
+            .map(|c| c.token.expose() != token)
+            .unwrap_or(true);
         st.file_stamp = stamp;
         st.cached = Some(Cached {
             token: Secret::new(token),
             use_until: DateTime::<Utc>::MAX_UTC,
         });
         if changed {
-            self.metrics.token_refreshes.with_label_values(&[&self.app]).inc();
+            self.metrics
+                .token_refreshes
+                .with_label_values(&[&self.app])
+                .inc();
         }
         Ok(Secret::new(token))
     }
 
     /// One call to WeChat's token endpoint.
     async fn fetch(&self, force_refresh: bool) -> Result<(Secret, f64), ApiError> {
-        self.metrics.api_requests.with_label_values(&[&self.app, "token"]).inc();
-        let timer = self.metrics.api_duration.with_label_values(&["token"]).start_timer();
+        self.metrics
+            .api_requests
+            .with_label_values(&[&self.app, "token"])
+            .inc();
+        let timer = self
+            .metrics
+            .api_duration
+            .with_label_values(&["token"])
+            .start_timer();
         let result = self.fetch_inner(force_refresh).await;
         timer.observe_duration();
         if let Err(e) = &result {
@@ -266,7 +301,10 @@ impl TokenProvider {
             }
         };
         let safe_url = redact_url(&url);
-        let resp = req.send().await.map_err(|e| transport_error(e, &safe_url))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &safe_url))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(ApiError::Http {
@@ -274,7 +312,10 @@ impl TokenProvider {
                 url: safe_url,
             });
         }
-        let bytes = resp.bytes().await.map_err(|e| transport_error(e, &safe_url))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(e, &safe_url))?;
         let err: ErrorBody = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
             url: safe_url.clone(),
             reason: e.to_string(),
@@ -297,7 +338,9 @@ impl TokenProvider {
 /// A reqwest error as ours, with reqwest's own (unredacted) URL stripped.
 pub(crate) fn transport_error(e: reqwest::Error, safe_url: &str) -> ApiError {
     if e.is_timeout() {
-        ApiError::Timeout { url: safe_url.to_string() }
+        ApiError::Timeout {
+            url: safe_url.to_string(),
+        }
     } else if e.is_decode() || e.is_body() {
         ApiError::Decode {
             url: safe_url.to_string(),

@@ -19,7 +19,9 @@ pub const OA_APPID: &str = "wx00112233445566bb";
 pub const OA_SECRET: &str = "oa-secret-Yw7c2uQ9-distinctive";
 
 pub fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("valid RFC 3339").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("valid RFC 3339")
+        .with_timezone(&Utc)
 }
 
 pub struct Harness {
@@ -35,7 +37,12 @@ pub fn mp_app(name: &str) -> AppConfig {
 }
 
 pub fn oa_app(name: &str) -> AppConfig {
-    AppConfig::new(name, AppKind::OfficialAccount, OA_APPID, Secret::new(OA_SECRET))
+    AppConfig::new(
+        name,
+        AppKind::OfficialAccount,
+        OA_APPID,
+        Secret::new(OA_SECRET),
+    )
 }
 
 pub fn sim_apps() -> Vec<SimApp> {
@@ -48,7 +55,12 @@ pub fn sim_apps() -> Vec<SimApp> {
 impl Harness {
     /// A simulator releasing at `sim_release` Beijing, and a poller that
     /// starts asking at `poll_release`, both at `start`.
-    pub async fn new(start: &str, sim_release: f64, poll_release: f64, apps: Vec<AppConfig>) -> Harness {
+    pub async fn new(
+        start: &str,
+        sim_release: f64,
+        poll_release: f64,
+        apps: Vec<AppConfig>,
+    ) -> Harness {
         Self::with(start, sim_release, poll_release, apps, sim_apps()).await
     }
 
@@ -103,7 +115,11 @@ impl Harness {
 
     /// Datacube calls (token calls excluded) the simulator received.
     pub fn data_calls(&self) -> usize {
-        self.sim.requests().iter().filter(|r| r.path.starts_with("/datacube/")).count()
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/datacube/"))
+            .count()
     }
 }
 
@@ -142,7 +158,10 @@ impl Exposition {
 
     /// The value of the series with exactly these labels.
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let want: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let want: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.samples
             .iter()
             .find(|(n, l, _)| n == name && *l == want)
@@ -159,7 +178,12 @@ impl Exposition {
         self.samples.iter().filter(|(n, _, _)| n == name).count()
     }
 
-    pub fn with_label(&self, name: &str, key: &str, value: &str) -> Vec<&(String, BTreeMap<String, String>, f64)> {
+    pub fn with_label(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Vec<&(String, BTreeMap<String, String>, f64)> {
         self.samples
             .iter()
             .filter(|(n, l, _)| n == name && l.get(key).map(String::as_str) == Some(value))
@@ -205,7 +229,10 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
             .find(|p| p.is_file())
     });
     if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "{name} is required under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is required under CI"
+        );
         eprintln!("SKIPPING part of this test: {name} not installed");
     }
     found

@@ -1,0 +1,138 @@
+//! Fault injection: the failures real WeChat produces on a bad day.
+//!
+//! A [`Faults`] plan is checked before normal handling of every token and
+//! datacube request. Counters (`http_500`, `busy`, …) are consumed one per
+//! matching request, so a test can say "the next 3 calls fail, then normal".
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The current fault plan. JSON form (for `POST /simulator/faults`) uses the
+/// same field names, with `latency` in milliseconds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Faults {
+    /// Added to every matching response.
+    #[serde(with = "opt_millis")]
+    pub latency: Option<Duration>,
+    /// The next N matching requests answer HTTP 500.
+    pub http_500: u32,
+    /// The next N matching requests: connection closed with no response.
+    pub drop_connections: u32,
+    /// The next N matching requests: HTTP 200 with a truncated JSON body.
+    pub malformed_json: u32,
+    /// The next N matching requests: `{"errcode":-1,"errmsg":"system error …"}`.
+    pub busy: u32,
+    /// The next N matching requests answer this errcode.
+    pub errcode: Option<(i64, u32)>,
+    /// Every matching request answers this errcode until faults are replaced.
+    pub always_errcode: Option<i64>,
+    /// Restrict to one path; `None` = every datacube and token path.
+    pub only_path: Option<String>,
+    /// Restrict to one app (data calls: the app owning the token).
+    pub only_appid: Option<String>,
+}
+
+/// What a fault plan does to one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FaultAction {
+    None,
+    Http500,
+    Drop,
+    Malformed,
+    Busy,
+    Errcode(i64),
+}
+
+impl Faults {
+    fn matches(&self, path: &str, appid: Option<&str>) -> bool {
+        self.only_path.as_deref().map_or(true, |p| p == path)
+            && self
+                .only_appid
+                .as_deref()
+                .map_or(true, |a| appid == Some(a))
+    }
+
+    /// The latency and the action for one request, consuming one unit of
+    /// the first non-empty counter. Order: drop, 500, malformed, busy,
+    /// errcode, always_errcode.
+    pub(crate) fn take(
+        &mut self,
+        path: &str,
+        appid: Option<&str>,
+    ) -> (Option<Duration>, FaultAction) {
+        if !self.matches(path, appid) {
+            return (None, FaultAction::None);
+        }
+        let action = if self.drop_connections > 0 {
+            self.drop_connections -= 1;
+            FaultAction::Drop
+        } else if self.http_500 > 0 {
+            self.http_500 -= 1;
+            FaultAction::Http500
+        } else if self.malformed_json > 0 {
+            self.malformed_json -= 1;
+            FaultAction::Malformed
+        } else if self.busy > 0 {
+            self.busy -= 1;
+            FaultAction::Busy
+        } else if let Some((code, n)) = self.errcode.filter(|(_, n)| *n > 0) {
+            self.errcode = (n > 1).then_some((code, n - 1));
+            FaultAction::Errcode(code)
+        } else if let Some(code) = self.always_errcode {
+            FaultAction::Errcode(code)
+        } else {
+            FaultAction::None
+        };
+        (self.latency, action)
+    }
+}
+
+/// `Option<Duration>` as whole milliseconds in JSON.
+mod opt_millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_consumed_in_order() {
+        let mut f = Faults {
+            busy: 1,
+            errcode: Some((45009, 2)),
+            ..Default::default()
+        };
+        let p = "/datacube/getusersummary";
+        assert_eq!(f.take(p, None).1, FaultAction::Busy);
+        assert_eq!(f.take(p, None).1, FaultAction::Errcode(45009));
+        assert_eq!(f.take(p, None).1, FaultAction::Errcode(45009));
+        assert_eq!(f.take(p, None).1, FaultAction::None);
+    }
+
+    #[test]
+    fn filters_and_json() {
+        let mut f: Faults =
+            serde_json::from_str(r#"{"latency":250,"http_500":1,"only_appid":"wxA"}"#).unwrap();
+        assert_eq!(f.latency, Some(Duration::from_millis(250)));
+        assert_eq!(f.take("/cgi-bin/token", Some("wxB")).1, FaultAction::None);
+        assert_eq!(f.take("/cgi-bin/token", None).1, FaultAction::None);
+        assert_eq!(
+            f.take("/cgi-bin/token", Some("wxA")).1,
+            FaultAction::Http500
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! A simulator of WeChat's analytics API, faithful to `wechat-api.md`.
+//!
+//! No machine of ours can reach WeChat, so the exporter is run, tested,
+//! demoed and benchmarked against this: the token endpoints (stable and
+//! legacy), every `/datacube` endpoint the exporter polls with WeChat's date
+//! validation, release times, retention keys, quotas and error codes, plus
+//! injectable faults. Data is deterministic from (seed, appid, date), and the
+//! accessor methods return exactly what HTTP serves so tests can compare.
+//!
+//! Layout: `data.rs` makes the numbers, `tokens.rs` keeps token state,
+//! `faults.rs` the fault plan, `server.rs` the HTTP side and validation.
+
+mod data;
+mod faults;
+mod server;
+mod tokens;
+
+pub use faults::Faults;
+
+use crate::clock::Clock;
+use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
+use crate::wechat::api::{Api, AppKind};
+use crate::wechat::types::{
+    DailySummaryRow, Retention, UserCumulateRow, UserPortrait, UserSummaryRow, VisitDistribution,
+    VisitPage, VisitTrendRow,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use data::Gen;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokens::Tokens;
+
+pub const DEMO_MINIPROGRAM_APPID: &str = "wx5d3c9a1e7f2b4068";
+pub const DEMO_MINIPROGRAM_SECRET: &str = "demo0c1d2e3f4a5b6c7d8e9f0a1b2c3d4";
+pub const DEMO_OFFICIAL_ACCOUNT_APPID: &str = "wx8e1f4b7a2c5d9036";
+pub const DEMO_OFFICIAL_ACCOUNT_SECRET: &str = "demo9f8e7d6c5b4a3f2e1d0c9b8a7f6e5";
+
+/// The demo Mini Program and the demo Official Account.
+pub fn demo_apps() -> Vec<SimApp> {
+    vec![
+        SimApp::new(
+            DEMO_MINIPROGRAM_APPID,
+            DEMO_MINIPROGRAM_SECRET,
+            AppKind::Miniprogram,
+        ),
+        SimApp::new(
+            DEMO_OFFICIAL_ACCOUNT_APPID,
+            DEMO_OFFICIAL_ACCOUNT_SECRET,
+            AppKind::OfficialAccount,
+        ),
+    ]
+}
+
+/// One simulated WeChat app.
+#[derive(Clone, Debug)]
+pub struct SimApp {
+    pub appid: String,
+    pub secret: String,
+    pub kind: AppKind,
+    /// Datacube calls per Beijing day; beyond it, 45009 until midnight.
+    pub daily_quota: Option<u32>,
+    /// Size multiplier for generated numbers (1.0 = ~50k daily visitors).
+    pub scale: f64,
+    /// These APIs answer 48001.
+    pub unauthorized: Vec<Api>,
+}
+
+impl SimApp {
+    /// No quota, scale 1.0, every API of its kind authorised.
+    pub fn new(appid: impl Into<String>, secret: impl Into<String>, kind: AppKind) -> Self {
+        Self {
+            appid: appid.into(),
+            secret: secret.into(),
+            kind,
+            daily_quota: None,
+            scale: 1.0,
+            unauthorized: Vec::new(),
+        }
+    }
+}
+
+/// How data that is not released yet answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotReady {
+    /// `{"errcode":61503,"errmsg":"data not ready…"}`.
+    Errcode61503,
+    /// Success with an empty `list` (or empty arrays for object responses).
+    EmptyList,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub clock: Clock,
+    /// Beijing hour after which yesterday's data exists; 0.0 = at once.
+    pub release_hour: f64,
+    pub not_ready: NotReady,
+    pub token_ttl: std::time::Duration,
+    pub apps: Vec<SimApp>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            clock: Clock::system(),
+            release_hour: 10.0,
+            not_ready: NotReady::Errcode61503,
+            token_ttl: std::time::Duration::from_secs(7200),
+            apps: demo_apps(),
+        }
+    }
+}
+
+/// One request as the simulator saw it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RecordedRequest {
+    /// Clock time (the simulator's clock, manual in tests).
+    pub at: DateTime<Utc>,
+    pub method: String,
+    pub path: String,
+    pub appid: Option<String>,
+    pub api: Option<Api>,
+    pub begin_date: Option<String>,
+    pub end_date: Option<String>,
+    /// Token calls: "stable", "stable_force" or "legacy".
+    pub token_kind: Option<String>,
+    /// 0 when data or a token was served, else the errcode; -500 for HTTP
+    /// 500, -2 for a dropped connection, -3 for malformed JSON, 404 for an
+    /// unknown path.
+    pub errcode: i64,
+}
+
+/// Mutable state behind one lock; no `.await` is ever held across it.
+pub(crate) struct State {
+    release_hour: f64,
+    not_ready: NotReady,
+    apps: HashMap<String, SimApp>,
+    tokens: Tokens,
+    faults: Faults,
+    log: Vec<RecordedRequest>,
+    /// Datacube calls per app on one Beijing day.
+    quota: HashMap<String, (NaiveDate, u32)>,
+    rid_counter: u64,
+}
+
+pub(crate) struct Inner {
+    seed: u64,
+    clock: Clock,
+    state: Mutex<State>,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock still holds consistent state: every update is a
+        // few plain assignments.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The simulator; clones share state.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+/// Keeps a release hour usable whatever a caller passes (NaN, negative).
+fn sane_release_hour(h: f64) -> f64 {
+    if h.is_finite() {
+        h.clamp(0.0, 72.0)
+    } else {
+        10.0
+    }
+}
+
+/// Whether `day` is released at `now`: `release_hour` on the next day.
+pub(crate) fn released(day: NaiveDate, now: DateTime<Utc>, release_hour: f64) -> bool {
+    let at = beijing_midnight(day + Duration::days(1))
+        + Duration::milliseconds((release_hour * 3_600_000.0) as i64);
+    now >= at
+}
+
+/// The newest released day at `now`.
+pub(crate) fn last_released(now: DateTime<Utc>, release_hour: f64) -> NaiveDate {
+    let mut d = latest_day(now);
+    // release_hour ≤ 72 bounds this to four steps.
+    while !released(d, now, release_hour) {
+        d -= Duration::days(1);
+    }
+    d
+}
+
+/// Keys of `period` whose period has been released for `cohort`.
+pub(crate) fn released_keys(cohort: DateRange, period: Period, last: NaiveDate) -> Vec<u32> {
+    period
+        .retention_offsets()
+        .iter()
+        .copied()
+        .filter(|&k| cohort.shift(k as i32, period).end <= last)
+        .collect()
+}
+
+impl Simulator {
+    pub fn new(cfg: SimConfig) -> Self {
+        let apps = cfg.apps.into_iter().map(|a| (a.appid.clone(), a)).collect();
+        Self {
+            inner: Arc::new(Inner {
+                seed: cfg.seed,
+                clock: cfg.clock,
+                state: Mutex::new(State {
+                    release_hour: sane_release_hour(cfg.release_hour),
+                    not_ready: cfg.not_ready,
+                    apps,
+                    tokens: Tokens::new(cfg.seed, cfg.token_ttl),
+                    faults: Faults::default(),
+                    log: Vec::new(),
+                    quota: HashMap::new(),
+                    rid_counter: 0,
+                }),
+            }),
+        }
+    }
+
+    /// Adds (or replaces) an app at run time.
+    pub fn add_app(&self, app: SimApp) {
+        self.inner.lock().apps.insert(app.appid.clone(), app);
+    }
+
+    /// Binds `addr` (e.g. "127.0.0.1:0") and serves in the background until
+    /// the returned [`SimServer`] is dropped.
+    pub async fn spawn(&self, addr: &str) -> std::io::Result<SimServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let task = tokio::spawn(server::serve(listener, server::router(self.clone())));
+        Ok(SimServer { addr: local, task })
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.lock().log.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.inner.lock().log.clear();
+    }
+
+    /// Replaces the current fault plan.
+    pub fn set_faults(&self, f: Faults) {
+        self.inner.lock().faults = f;
+    }
+
+    /// Every token of `appid` becomes invalid (next data call: 40001).
+    pub fn revoke_tokens(&self, appid: &str) {
+        self.inner.lock().tokens.revoke(appid);
+    }
+
+    pub fn set_release_hour(&self, h: f64) {
+        self.inner.lock().release_hour = sane_release_hour(h);
+    }
+
+    pub fn set_not_ready(&self, n: NotReady) {
+        self.inner.lock().not_ready = n;
+    }
+
+    fn gen(&self, appid: &str) -> Gen {
+        let scale = self.inner.lock().apps.get(appid).map_or(1.0, |a| a.scale);
+        Gen::new(self.inner.seed, appid, scale)
+    }
+
+    pub fn daily_summary(&self, appid: &str, day: NaiveDate) -> DailySummaryRow {
+        self.gen(appid).daily_summary(day)
+    }
+
+    pub fn visit_trend(&self, appid: &str, range: DateRange, period: Period) -> VisitTrendRow {
+        self.gen(appid).visit_trend(range, period)
+    }
+
+    pub fn visit_distribution(&self, appid: &str, day: NaiveDate) -> VisitDistribution {
+        self.gen(appid).visit_distribution(day)
+    }
+
+    /// Retention as served now: only keys whose period has been released
+    /// (empty arrays when the cohort itself is not released).
+    pub fn retention(&self, appid: &str, cohort: DateRange, period: Period) -> Retention {
+        let rh = self.inner.lock().release_hour;
+        let last = last_released(self.inner.clock.now(), rh);
+        let keys = released_keys(cohort, period, last);
+        let (new, uv) = self.gen(appid).retention(cohort, period, &keys);
+        Retention {
+            ref_date: Some(crate::dates::mp_ref_date(&cohort, period)),
+            visit_uv_new: new,
+            visit_uv: uv,
+        }
+    }
+
+    /// Top 200 pages sorted by `page_visit_pv`, descending.
+    pub fn visit_page(&self, appid: &str, day: NaiveDate) -> VisitPage {
+        self.gen(appid).visit_page(day)
+    }
+
+    pub fn user_portrait(&self, appid: &str, range: DateRange) -> UserPortrait {
+        let (new, uv) = self.gen(appid).user_portrait(range);
+        UserPortrait {
+            ref_date: Some(server::portrait_ref_date(range)),
+            visit_uv_new: Some(new),
+            visit_uv: Some(uv),
+        }
+    }
+
+    /// Rows of one day: only sources with changes.
+    pub fn user_summary(&self, appid: &str, day: NaiveDate) -> Vec<UserSummaryRow> {
+        self.gen(appid).user_summary(day)
+    }
+
+    pub fn user_cumulate(&self, appid: &str, day: NaiveDate) -> UserCumulateRow {
+        self.gen(appid).user_cumulate(day)
+    }
+}
+
+/// A running simulator HTTP server; stops serving when dropped.
+pub struct SimServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        // Aborting the accept loop also drops its JoinSet of connections.
+        self.task.abort();
+    }
+}
+
+/// `wechat-exporter simulate --listen ADDR`: demo apps, system clock,
+/// serves until ctrl-c.
+pub async fn run_standalone(
+    listen: SocketAddr,
+    seed: u64,
+    release_hour: f64,
+) -> anyhow::Result<()> {
+    let sim = Simulator::new(SimConfig {
+        seed,
+        release_hour,
+        ..SimConfig::default()
+    });
+    let server = sim.spawn(&listen.to_string()).await?;
+    tracing::info!(
+        url = %server.url(),
+        miniprogram_appid = DEMO_MINIPROGRAM_APPID,
+        official_account_appid = DEMO_OFFICIAL_ACCOUNT_APPID,
+        "WeChat API simulator listening"
+    );
+    tokio::signal::ctrl_c().await?;
+    drop(server);
+    Ok(())
+}

@@ -1,0 +1,592 @@
+//! The HTTP side of the simulator: routing, token and datacube handlers,
+//! WeChat's date validation, release rules, error envelopes, and the
+//! control plane (`/simulator/requests`, `/simulator/faults`).
+//!
+//! Every request is decided synchronously under the state lock (tokens,
+//! quota, faults, validation, release) and recorded; the data itself is
+//! generated after the lock is released, then any fault latency is slept.
+//! Nothing here trusts the request: bad input becomes an errcode, never a
+//! panic.
+
+use super::data::{mix, Gen};
+use super::faults::FaultAction;
+use super::tokens::TokenError;
+use super::{
+    last_released, released_keys, Faults, Inner, NotReady, RecordedRequest, Simulator, State,
+};
+use crate::dates::{
+    beijing_date, compact, latest_day, mp_ref_date, parse_compact, parse_dashed, DateRange, Period,
+};
+use crate::wechat::api::Api;
+use crate::wechat::types::{ListResponse, PortraitGroup, Retention, UserPortrait, VisitPage};
+use axum::body::Body;
+use axum::extract::{Query, Request, State as AxState};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const STABLE_PATH: &str = "/cgi-bin/stable_token";
+const LEGACY_PATH: &str = "/cgi-bin/token";
+/// Real request bodies are a few dozen bytes; anything this big is abuse.
+const MAX_BODY: usize = 1 << 20;
+
+/// What one request gets back.
+pub(crate) enum Reply {
+    Json(StatusCode, Value),
+    Text(StatusCode, &'static str),
+    /// HTTP 200 with a body cut off mid-JSON.
+    Malformed,
+    /// No response at all: the connection is closed.
+    Drop,
+}
+
+/// Marker on a response telling the connection loop to hang up instead.
+#[derive(Clone, Copy)]
+struct DropConnection;
+
+#[derive(Debug, thiserror::Error)]
+#[error("simulated dropped connection")]
+struct Dropped;
+
+/// Whole numbers as JSON integers, as WeChat sends them (`211`, not `211.0`).
+fn integerize(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if f.abs() < 9.0e15 {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integerize),
+        Value::Object(o) => o.values_mut().for_each(integerize),
+        _ => {}
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let json_type = "application/json; encoding=utf-8";
+        match self {
+            Reply::Json(status, mut v) => {
+                integerize(&mut v);
+                let body = serde_json::to_string(&v).unwrap_or_default();
+                (status, [(header::CONTENT_TYPE, json_type)], body).into_response()
+            }
+            Reply::Text(status, t) => {
+                (status, [(header::CONTENT_TYPE, "text/html")], t).into_response()
+            }
+            Reply::Malformed => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, json_type)],
+                r#"{"list":[{"ref_date":"2024"#,
+            )
+                .into_response(),
+            Reply::Drop => {
+                let mut r = Response::new(Body::empty());
+                r.extensions_mut().insert(DropConnection);
+                r
+            }
+        }
+    }
+}
+
+fn errmsg(code: i64) -> &'static str {
+    match code {
+        -1 => "system error",
+        40001 => "invalid credential, access_token is invalid or not latest",
+        40002 => "invalid grant_type",
+        40013 => "invalid appid",
+        40014 => "invalid access_token",
+        40125 => "invalid appsecret",
+        40164 => "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
+        41001 => "access_token missing",
+        41002 => "appid missing",
+        41004 => "appsecret missing",
+        42001 => "access_token expired",
+        45009 => "reach max api daily quota limit",
+        45011 => "api minute-quota reach limit  mustslower  retry next minute",
+        47001 => "data format error",
+        48001 => "api unauthorized",
+        61007 => "api is unauthorized to component",
+        61500 => "date format error",
+        61501 => "date range error",
+        61502 => "mini game not support",
+        61503 => "data not ready, please try later",
+        89501 => "此IP正在等待管理员确认,请联系管理员",
+        89503 => "此次调用需要管理员确认,请耐心等候",
+        89506 => "24小时内该IP被管理员拒绝调用两次,24小时内不可再使用该IP调用",
+        89507 => "1小时内该IP被管理员拒绝调用一次,1小时内不可再使用该IP调用",
+        _ => "system error",
+    }
+}
+
+/// `yyyymmdd-yyyymmdd`, the portrait's `ref_date`.
+pub(crate) fn portrait_ref_date(r: DateRange) -> String {
+    format!("{}-{}", compact(r.begin), compact(r.end))
+}
+
+/// A released data request, rendered outside the lock.
+pub(crate) struct DataJob {
+    api: Api,
+    gen: Gen,
+    range: DateRange,
+    /// The newest released day when the request arrived.
+    last: NaiveDate,
+}
+
+impl DataJob {
+    fn render(self) -> Reply {
+        let (g, r, api) = (self.gen, self.range, self.api);
+        let v = match api {
+            Api::DailySummary => serde_json::to_value(ListResponse {
+                list: vec![g.daily_summary(r.begin)],
+            }),
+            Api::DailyVisitTrend | Api::WeeklyVisitTrend | Api::MonthlyVisitTrend => {
+                serde_json::to_value(ListResponse {
+                    list: vec![g.visit_trend(r, api.period())],
+                })
+            }
+            Api::VisitDistribution => serde_json::to_value(g.visit_distribution(r.begin)),
+            Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => {
+                let keys = released_keys(r, api.period(), self.last);
+                let (new, uv) = g.retention(r, api.period(), &keys);
+                serde_json::to_value(Retention {
+                    ref_date: Some(mp_ref_date(&r, api.period())),
+                    visit_uv_new: new,
+                    visit_uv: uv,
+                })
+            }
+            Api::VisitPage => serde_json::to_value(g.visit_page(r.begin)),
+            Api::UserPortrait => {
+                let (new, uv) = g.user_portrait(r);
+                serde_json::to_value(UserPortrait {
+                    ref_date: Some(portrait_ref_date(r)),
+                    visit_uv_new: Some(new),
+                    visit_uv: Some(uv),
+                })
+            }
+            Api::UserSummary => serde_json::to_value(ListResponse {
+                list: released_days(r, self.last)
+                    .flat_map(|d| g.user_summary(d))
+                    .collect(),
+            }),
+            Api::UserCumulate => serde_json::to_value(ListResponse {
+                list: g.user_cumulate_days(released_days(r, self.last)),
+            }),
+        };
+        match v {
+            Ok(v) => Reply::Json(StatusCode::OK, v),
+            Err(_) => Reply::Json(
+                StatusCode::OK,
+                json!({"errcode": -1, "errmsg": "system error"}),
+            ),
+        }
+    }
+}
+
+/// The days of `r` up to `last`, in order.
+fn released_days(r: DateRange, last: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    r.begin
+        .iter_days()
+        .take_while(move |d| *d <= r.end && *d <= last)
+}
+
+/// The success body for data that is not released, in `EmptyList` mode.
+fn empty_body(api: Api, r: DateRange) -> Value {
+    let p = api.period();
+    let v = match api {
+        Api::VisitDistribution => serde_json::to_value(crate::wechat::types::VisitDistribution {
+            ref_date: Some(mp_ref_date(&r, p)),
+            list: Vec::new(),
+        }),
+        Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => {
+            serde_json::to_value(Retention {
+                ref_date: Some(mp_ref_date(&r, p)),
+                ..Default::default()
+            })
+        }
+        Api::VisitPage => serde_json::to_value(VisitPage {
+            ref_date: Some(mp_ref_date(&r, p)),
+            list: Vec::new(),
+        }),
+        Api::UserPortrait => serde_json::to_value(UserPortrait {
+            ref_date: Some(portrait_ref_date(r)),
+            visit_uv_new: Some(PortraitGroup::default()),
+            visit_uv: Some(PortraitGroup::default()),
+        }),
+        _ => Ok(json!({"list": []})),
+    };
+    v.unwrap_or_else(|_| json!({"list": []}))
+}
+
+/// WeChat's date rules for `api` at `now` (61501 on any violation).
+fn validate(api: Api, r: DateRange, now: DateTime<Utc>) -> Result<(), i64> {
+    let first = NaiveDate::from_ymd_opt(2014, 12, 1).unwrap_or_default();
+    let yesterday = latest_day(now);
+    if r.begin > r.end || r.begin < first || r.end > yesterday {
+        return Err(61501);
+    }
+    let ok = match api {
+        Api::UserSummary | Api::UserCumulate => r.days() <= 7,
+        Api::UserPortrait => {
+            matches!(r.days(), 1 | 7 | 30)
+                && (r.end == yesterday || r.end == yesterday - chrono::Duration::days(1))
+        }
+        _ => match api.period() {
+            Period::Daily => r.begin == r.end,
+            Period::Weekly => r.is_natural_week(),
+            Period::Monthly => r.is_natural_month(),
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(61501)
+    }
+}
+
+/// A date field from the body as sent, for the request log.
+fn date_field(body: Option<&Value>, key: &str) -> Option<String> {
+    match body?.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// What the locked phase decided.
+enum Step {
+    Reply(Reply),
+    Data(DataJob),
+}
+
+impl Inner {
+    fn error(&self, st: &mut State, code: i64) -> Reply {
+        st.rid_counter += 1;
+        let h = mix(&[self.seed, 0x81D, st.rid_counter]);
+        let rid = format!(
+            "{:08x}-{:08x}-{:08x}",
+            (h >> 32) as u32,
+            h as u32,
+            (mix(&[h]) >> 32) as u32
+        );
+        Reply::Json(
+            StatusCode::OK,
+            json!({"errcode": code, "errmsg": format!("{} rid: {rid}", errmsg(code))}),
+        )
+    }
+
+    /// Decides one request under the lock and records it.
+    fn decide(
+        &self,
+        method: &str,
+        path: &str,
+        query: &HashMap<String, String>,
+        body: Option<&[u8]>,
+    ) -> (Step, Option<Duration>) {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let json: Option<Value> = body.and_then(|b| serde_json::from_slice(b).ok());
+        let mut rec = RecordedRequest {
+            at: now,
+            method: method.to_string(),
+            path: path.to_string(),
+            appid: None,
+            api: None,
+            begin_date: None,
+            end_date: None,
+            token_kind: None,
+            errcode: 0,
+        };
+        let is_token = path == STABLE_PATH || path == LEGACY_PATH;
+        let is_data = path.starts_with("/datacube/");
+        if path == STABLE_PATH {
+            rec.appid = json
+                .as_ref()
+                .and_then(|j| j.get("appid"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let force =
+                json.as_ref().and_then(|j| j.get("force_refresh")) == Some(&Value::Bool(true));
+            rec.token_kind = Some(if force { "stable_force" } else { "stable" }.into());
+        } else if path == LEGACY_PATH {
+            rec.appid = query.get("appid").cloned();
+            rec.token_kind = Some("legacy".into());
+        } else if is_data {
+            rec.api = Api::from_path(path);
+            rec.appid = query.get("access_token").and_then(|t| st.tokens.owner(t));
+            rec.begin_date = date_field(json.as_ref(), "begin_date");
+            rec.end_date = date_field(json.as_ref(), "end_date");
+        }
+
+        let mut latency = None;
+        let (step, code) = 'decided: {
+            if is_token || is_data {
+                let (lat, action) = st.faults.take(path, rec.appid.as_deref());
+                latency = lat;
+                let faulted = match action {
+                    FaultAction::None => None,
+                    FaultAction::Drop => Some((Reply::Drop, -2)),
+                    FaultAction::Http500 => Some((
+                        Reply::Text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "<html><body><h1>500 Internal Server Error</h1></body></html>",
+                        ),
+                        -500,
+                    )),
+                    FaultAction::Malformed => Some((Reply::Malformed, -3)),
+                    FaultAction::Busy => Some((self.error(&mut st, -1), -1)),
+                    FaultAction::Errcode(c) => Some((self.error(&mut st, c), c)),
+                };
+                if let Some((reply, code)) = faulted {
+                    break 'decided (Step::Reply(reply), code);
+                }
+            }
+            let outcome = if path == STABLE_PATH {
+                self.stable_token(&mut st, now, json.as_ref())
+            } else if path == LEGACY_PATH {
+                self.legacy_token(&mut st, now, query)
+            } else if is_data {
+                match rec.api {
+                    Some(api) => self.data_call(&mut st, now, api, query, json.as_ref()),
+                    None => break 'decided (not_found(path), 404),
+                }
+            } else {
+                break 'decided (not_found(path), 404);
+            };
+            match outcome {
+                Ok(step) => (step, 0),
+                Err(c) => (Step::Reply(self.error(&mut st, c)), c),
+            }
+        };
+        rec.errcode = code;
+        st.log.push(rec);
+        (step, latency)
+    }
+
+    fn stable_token(
+        &self,
+        st: &mut State,
+        now: DateTime<Utc>,
+        json: Option<&Value>,
+    ) -> Result<Step, i64> {
+        let obj = json.and_then(Value::as_object).ok_or(47001)?;
+        let field = |k: &str| obj.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let force = match obj.get("force_refresh") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(47001),
+        };
+        if field("grant_type") != Some("client_credential") {
+            return Err(40002);
+        }
+        let appid = field("appid").ok_or(41002)?;
+        let secret = field("secret").ok_or(41004)?;
+        let app = st.apps.get(appid).ok_or(40013)?;
+        if app.secret != secret {
+            return Err(40125);
+        }
+        let (token, expires_in) = st.tokens.stable(appid, now, force)?;
+        Ok(token_reply(token, expires_in))
+    }
+
+    fn legacy_token(
+        &self,
+        st: &mut State,
+        now: DateTime<Utc>,
+        query: &HashMap<String, String>,
+    ) -> Result<Step, i64> {
+        let field = |k: &str| query.get(k).map(String::as_str).filter(|s| !s.is_empty());
+        if field("grant_type") != Some("client_credential") {
+            return Err(40002);
+        }
+        let appid = field("appid").ok_or(41002)?;
+        let secret = field("secret").ok_or(41004)?;
+        let app = st.apps.get(appid).ok_or(40013)?;
+        if app.secret != secret {
+            return Err(40125);
+        }
+        let (token, expires_in) = st.tokens.legacy(appid, now);
+        Ok(token_reply(token, expires_in))
+    }
+
+    fn data_call(
+        &self,
+        st: &mut State,
+        now: DateTime<Utc>,
+        api: Api,
+        query: &HashMap<String, String>,
+        json: Option<&Value>,
+    ) -> Result<Step, i64> {
+        let token = query
+            .get("access_token")
+            .filter(|t| !t.is_empty())
+            .ok_or(41001)?;
+        let appid = st.tokens.check(token, now).map_err(|e| match e {
+            TokenError::Invalid => 40001,
+            TokenError::Expired => 42001,
+        })?;
+        let app = st.apps.get(&appid).cloned().ok_or(40001)?;
+        if app.kind != api.app_kind() || app.unauthorized.contains(&api) {
+            return Err(48001);
+        }
+        // Every authenticated datacube call counts, failed or not.
+        let today = beijing_date(now);
+        let used = st.quota.entry(appid.clone()).or_insert((today, 0));
+        if used.0 != today {
+            *used = (today, 0);
+        }
+        used.1 = used.1.saturating_add(1);
+        if app.daily_quota.is_some_and(|q| used.1 > q) {
+            return Err(45009);
+        }
+
+        let obj = json.and_then(Value::as_object).ok_or(47001)?;
+        let parse = if api.dashed_dates() {
+            parse_dashed
+        } else {
+            parse_compact
+        };
+        let date = |k: &str| obj.get(k).and_then(Value::as_str).and_then(parse);
+        let (begin, end) = match (date("begin_date"), date("end_date")) {
+            (Some(b), Some(e)) => (b, e),
+            _ => return Err(61500),
+        };
+        let range = DateRange { begin, end };
+        validate(api, range, now)?;
+
+        let last = last_released(now, st.release_hour);
+        // OA ranges serve their released days; everything else needs its
+        // last day released.
+        let ready = if api.dashed_dates() {
+            range.begin <= last
+        } else {
+            range.end <= last
+        };
+        if !ready {
+            return match st.not_ready {
+                NotReady::Errcode61503 => Err(61503),
+                NotReady::EmptyList => Ok(Step::Reply(Reply::Json(
+                    StatusCode::OK,
+                    empty_body(api, range),
+                ))),
+            };
+        }
+        Ok(Step::Data(DataJob {
+            api,
+            gen: Gen::new(self.seed, &appid, app.scale),
+            range,
+            last,
+        }))
+    }
+}
+
+fn token_reply(token: String, expires_in: i64) -> Step {
+    Step::Reply(Reply::Json(
+        StatusCode::OK,
+        json!({"access_token": token, "expires_in": expires_in}),
+    ))
+}
+
+fn not_found(path: &str) -> Step {
+    Step::Reply(Reply::Json(
+        StatusCode::NOT_FOUND,
+        json!({"errcode": 404, "errmsg": format!("not found: {path}")}),
+    ))
+}
+
+/// Every WeChat path (and anything unknown) lands here.
+async fn wechat(AxState(sim): AxState<Simulator>, req: Request) -> Response {
+    let method = req.method().to_string();
+    let uri = req.uri().clone();
+    let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await.ok();
+    let (step, latency) = sim
+        .inner
+        .decide(&method, uri.path(), &query, body.as_deref());
+    let reply = match step {
+        Step::Reply(r) => r,
+        Step::Data(job) => job.render(),
+    };
+    if let Some(l) = latency {
+        tokio::time::sleep(l).await;
+    }
+    reply.into_response()
+}
+
+async fn list_requests(AxState(sim): AxState<Simulator>) -> Json<Vec<RecordedRequest>> {
+    Json(sim.requests())
+}
+
+async fn clear_requests(AxState(sim): AxState<Simulator>) -> StatusCode {
+    sim.clear_requests();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_faults(AxState(sim): AxState<Simulator>) -> Json<Faults> {
+    Json(sim.inner.lock().faults.clone())
+}
+
+async fn set_faults(AxState(sim): AxState<Simulator>, Json(f): Json<Faults>) -> StatusCode {
+    sim.set_faults(f);
+    StatusCode::NO_CONTENT
+}
+
+pub(crate) fn router(sim: Simulator) -> Router {
+    Router::new()
+        .route(
+            "/simulator/requests",
+            get(list_requests).delete(clear_requests),
+        )
+        .route("/simulator/faults", get(get_faults).post(set_faults))
+        .fallback(wechat)
+        .with_state(sim)
+}
+
+/// Accept loop. Hand-rolled (not `axum::serve`) so that a fault can close a
+/// connection without answering: a service error makes hyper hang up.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, router: Router) {
+    use tower::ServiceExt;
+    // Owning the connections here means aborting this task closes them all.
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let router = router.clone();
+                    conns.spawn(async move {
+                        let svc = hyper::service::service_fn(
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                let router = router.clone();
+                                async move {
+                                    let resp = match router.oneshot(req).await {
+                                        Ok(r) => r,
+                                        Err(never) => match never {},
+                                    };
+                                    if resp.extensions().get::<DropConnection>().is_some() {
+                                        return Err(Dropped);
+                                    }
+                                    Ok(resp)
+                                }
+                            },
+                        );
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+                // Out of file descriptors and the like: back off, don't spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
