@@ -241,7 +241,7 @@ impl Poller {
     }
 
     /// Restores saved state into apps of the same name and appid.
-    pub fn restore(&self, saved: BTreeMap<String, (String, AppState)>) -> usize {
+    pub fn restore(&self, saved: crate::storage::SavedApps) -> usize {
         let mut restored = 0;
         for app in self.apps.load().iter() {
             if let Some((appid, st)) = saved.get(&app.config.name) {

@@ -55,27 +55,25 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     let clock = Clock::system();
     let metrics = Arc::new(SelfMetrics::new());
     // The demo simulator must outlive the poller: keep its handle here.
-    let (config, _demo, config_path): (Config, _, Option<PathBuf>) = match (
-        &flags.config_file,
-        flags.demo,
-    ) {
-        (Some(path), false) => (load_config(path, &flags)?, None, Some(path.clone())),
-        (Some(_), true) => {
-            return Err(RunError::Usage(
-                "--demo and --config.file exclude each other".into(),
-            ))
-        }
-        (None, _) => {
-            info!(
+    let (config, _demo, config_path): (Config, _, Option<PathBuf>) =
+        match (&flags.config_file, flags.demo) {
+            (Some(path), false) => (load_config(path, &flags)?, None, Some(path.clone())),
+            (Some(_), true) => {
+                return Err(RunError::Usage(
+                    "--demo and --config.file exclude each other".into(),
+                ))
+            }
+            (None, _) => {
+                info!(
                 "no --config.file given: running the built-in WeChat simulator with two demo apps"
             );
-            let (server, cfg) = crate::demo::start(clock.clone())
-                .await
-                .map_err(|e| RunError::Other(format!("cannot start the demo simulator: {e}")))?;
-            info!(url = %server.url(), "demo simulator listening");
-            (cfg, Some(server), None)
-        }
-    };
+                let (server, cfg) = crate::demo::start(clock.clone()).await.map_err(|e| {
+                    RunError::Other(format!("cannot start the demo simulator: {e}"))
+                })?;
+                info!(url = %server.url(), "demo simulator listening");
+                (cfg, Some(server), None)
+            }
+        };
     metrics.config_loaded(true);
     let mut poller = Poller::new(&config, clock, metrics.clone());
     if flags.total_shards > 1 {

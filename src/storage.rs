@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 const FORMAT: &str = "wechat-exporter-state";
 const VERSION: u32 = 1;
 
+/// Saved state: app name → (appid, state).
+pub type SavedApps = BTreeMap<String, (String, AppState)>;
+
 #[derive(Serialize, Deserialize)]
 struct StateFile {
     format: String,
@@ -46,7 +49,7 @@ impl Storage {
         self.dir.join("state.json")
     }
 
-    pub fn load(&self) -> Result<Option<BTreeMap<String, (String, AppState)>>, StorageError> {
+    pub fn load(&self) -> Result<Option<SavedApps>, StorageError> {
         let path = self.path();
         let p = path.display().to_string();
         let bytes = match std::fs::read(&path) {

@@ -37,7 +37,7 @@ impl Collector for UserSummary {
             .into_iter()
             .filter(|r| r.ref_date == want)
             .collect();
-        if rows.is_empty() && ctx.oa_released_day.is_none_or(|d| d < day) {
+        if rows.is_empty() && ctx.oa_released_day.map_or(true, |d| d < day) {
             return Ok(Collected::NotReady);
         }
         // Known sources start at 0; rows add to them (a source can repeat).
