@@ -1254,3 +1254,50 @@ async fn a_thousand_apps() {
     );
     assert!(tiny.visit_uv.unwrap() >= 2.0 && tiny.visit_uv.unwrap() < 2000.0);
 }
+
+#[tokio::test]
+async fn dropping_the_server_stops_serving() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let url = h.srv.url();
+    // Keep-alive connection is open; it must close too.
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+    let H { srv, http, .. } = h;
+    drop(srv);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let r = http
+        .post(format!("{url}/cgi-bin/stable_token"))
+        .body("{}")
+        .send()
+        .await;
+    assert!(r.is_err(), "still serving: {r:?}");
+}
+
+#[tokio::test]
+async fn empty_list_mode_keeps_object_shapes() {
+    let clock = Clock::manual(utc("2025-03-10T01:00:00Z"));
+    let h = setup_with(SimConfig {
+        clock,
+        not_ready: NotReady::EmptyList,
+        ..SimConfig::default()
+    })
+    .await;
+    let t = h.token(MP).await;
+    let v = h.call(&t, Api::UserPortrait, "20250303", "20250309").await;
+    let p: UserPortrait = parse(&v);
+    assert_eq!(p.ref_date.as_deref(), Some("20250303-20250309"));
+    assert!(p.visit_uv.unwrap().province.is_empty());
+    let v: VisitPage = parse(&h.call(&t, Api::VisitPage, "20250309", "20250309").await);
+    assert!(v.list.is_empty());
+    let v = h
+        .call(&t, Api::MonthlyVisitTrend, "20250201", "20250228")
+        .await;
+    assert_eq!(
+        v["list"].as_array().unwrap().len(),
+        1,
+        "February is long released"
+    );
+}
