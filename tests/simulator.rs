@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::dates::{DateRange, Period};
 use wechat_exporter::simulator::*;
-use wechat_exporter::wechat::api::Api;
+use wechat_exporter::wechat::api::{Api, AppKind};
 use wechat_exporter::wechat::types::*;
 
 const MP: &str = DEMO_MINIPROGRAM_APPID;
@@ -254,9 +254,26 @@ async fn official_account_endpoints_and_consistency() {
         s.list.iter().map(|r| r.user_source as i64).collect();
     assert!(sources.contains(&0) && sources.contains(&30));
     assert!(
-        sources.len() < 11 || s.list.len() < 77,
-        "some sources have no row some days"
+        sources.contains(&149) || sources.contains(&200),
+        "{sources:?}"
     );
+    // Known sources without changes on a day have no row that day.
+    let days_with_a_known_source_missing = d(2025, 3, 3)
+        .iter_days()
+        .take(7)
+        .filter(|x| {
+            let on_day: Vec<i64> = h
+                .sim
+                .user_summary(OA, *x)
+                .iter()
+                .map(|r| r.user_source as i64)
+                .collect();
+            [0, 1, 17, 30, 43, 51, 57, 75, 78]
+                .iter()
+                .any(|s| !on_day.contains(s))
+        })
+        .count();
+    assert!(days_with_a_known_source_missing > 0);
 
     let c: ListResponse<UserCumulateRow> = parse(
         &h.call(&t, Api::UserCumulate, "2025-03-03", "2025-03-09")
@@ -429,6 +446,11 @@ async fn force_refresh_rules() {
     );
     // Normal mode now hands out the forced token.
     assert_eq!(h.token(MP).await, new);
+    // A forced refresh leaves legacy tokens alone.
+    let legacy = h.legacy(MP, DEMO_MINIPROGRAM_SECRET).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Twice within 30 s: 45011.
     h.clock.advance(Duration::seconds(10));
     assert_eq!(
@@ -445,6 +467,13 @@ async fn force_refresh_rules() {
     assert_eq!(
         errcode(&h.stable(MP, DEMO_MINIPROGRAM_SECRET, true).await),
         45009
+    );
+    assert_eq!(
+        errcode(
+            &h.call(&legacy, Api::DailySummary, "20250309", "20250309")
+                .await
+        ),
+        0
     );
     // The limit is per Beijing day.
     h.clock.set(utc("2025-03-10T16:00:01Z"));
@@ -542,5 +571,762 @@ async fn token_errors() {
                 .await
         ),
         40001
+    );
+}
+
+#[tokio::test]
+async fn not_ready_before_the_release_hour() {
+    // 09:00 Beijing on Monday 10 March: Sunday's data is not out yet.
+    let h = setup("2025-03-10T01:00:00Z").await;
+    let t = h.token(MP).await;
+    for (api, b, e) in [
+        (Api::DailyVisitTrend, "20250309", "20250309"),
+        (Api::WeeklyVisitTrend, "20250303", "20250309"),
+        (Api::DailyRetention, "20250309", "20250309"),
+        (Api::UserPortrait, "20250309", "20250309"),
+    ] {
+        let v = h.call(&t, api, b, e).await;
+        assert_eq!(errcode(&v), 61503, "{api:?}: {v}");
+    }
+    // The day before is out, and a 7-day OA range serves its released days.
+    let v = h
+        .call(&t, Api::DailyVisitTrend, "20250308", "20250308")
+        .await;
+    assert_eq!(errcode(&v), 0);
+    let to = h.token(OA).await;
+    let c: ListResponse<UserCumulateRow> = parse(
+        &h.call(&to, Api::UserCumulate, "2025-03-03", "2025-03-09")
+            .await,
+    );
+    assert_eq!(c.list.len(), 6);
+    assert_eq!(c.list.last().unwrap().ref_date, "2025-03-08");
+    let s: ListResponse<UserSummaryRow> = parse(
+        &h.call(&to, Api::UserSummary, "2025-03-03", "2025-03-09")
+            .await,
+    );
+    assert!(s.list.iter().all(|r| r.ref_date.as_str() <= "2025-03-08"));
+    assert!(s.list.iter().any(|r| r.ref_date == "2025-03-08"));
+    assert_eq!(
+        errcode(
+            &h.call(&to, Api::UserSummary, "2025-03-09", "2025-03-09")
+                .await
+        ),
+        61503
+    );
+
+    // EmptyList style: success with empty lists / arrays.
+    h.sim.set_not_ready(NotReady::EmptyList);
+    let v = h
+        .call(&t, Api::DailyVisitTrend, "20250309", "20250309")
+        .await;
+    assert_eq!(v, json!({"list": []}));
+    let r: Retention = parse(
+        &h.call(&t, Api::DailyRetention, "20250309", "20250309")
+            .await,
+    );
+    assert!(r.visit_uv.is_empty() && r.visit_uv_new.is_empty());
+    let dist = h
+        .call(&t, Api::VisitDistribution, "20250309", "20250309")
+        .await;
+    assert_eq!(dist["list"], json!([]));
+    let c = h
+        .call(&to, Api::UserCumulate, "2025-03-09", "2025-03-09")
+        .await;
+    assert_eq!(c, json!({"list": []}));
+
+    // After 10:00 the data is there.
+    h.clock.advance(Duration::hours(1) + Duration::seconds(1));
+    let v: ListResponse<VisitTrendRow> = parse(
+        &h.call(&t, Api::DailyVisitTrend, "20250309", "20250309")
+            .await,
+    );
+    assert_eq!(v.list[0].ref_date, "20250309");
+    let w = h
+        .call(&t, Api::WeeklyVisitTrend, "20250303", "20250309")
+        .await;
+    assert_eq!(errcode(&w), 0);
+    assert_eq!(w["list"].as_array().unwrap().len(), 1);
+
+    // A later release hour moves it back out.
+    h.sim.set_release_hour(15.0);
+    h.sim.set_not_ready(NotReady::Errcode61503);
+    let v = h
+        .call(&t, Api::DailyVisitTrend, "20250309", "20250309")
+        .await;
+    assert_eq!(errcode(&v), 61503);
+    h.sim.set_release_hour(0.0);
+    assert_eq!(
+        errcode(
+            &h.call(&t, Api::DailyVisitTrend, "20250309", "20250309")
+                .await
+        ),
+        0
+    );
+}
+
+fn keys(kv: &[KeyValue]) -> Vec<u32> {
+    kv.iter().map(|k| k.key as u32).collect()
+}
+
+#[tokio::test]
+async fn retention_keys_only_for_passed_periods() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let ret = |b: String, e: String, api: Api| {
+        let h = &h;
+        let t = t.clone();
+        async move { parse::<Retention>(&h.call(&t, api, &b, &e).await) }
+    };
+    let yesterday = d(2025, 3, 9);
+    let day = |n: i64| wechat_exporter::dates::compact(yesterday - Duration::days(n));
+
+    let r = ret(day(0), day(0), Api::DailyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0]);
+    assert_eq!(keys(&r.visit_uv_new), vec![0]);
+    let r = ret(day(1), day(1), Api::DailyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1]);
+    let r = ret(day(7), day(7), Api::DailyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1, 2, 3, 4, 5, 6, 7]);
+    let r = ret(day(14), day(14), Api::DailyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1, 2, 3, 4, 5, 6, 7, 14]);
+    let r = ret(day(30), day(30), Api::DailyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1, 2, 3, 4, 5, 6, 7, 14, 30]);
+    assert_eq!(r.ref_date.as_deref(), Some(day(30).as_str()));
+    for series in [&r.visit_uv, &r.visit_uv_new] {
+        for w in series.windows(2) {
+            assert!(w[1].value <= w[0].value, "non-increasing: {series:?}");
+        }
+    }
+    assert!(r.visit_uv_new[0].value <= r.visit_uv[0].value);
+    assert!(r.visit_uv[10 - 1].value > 0.0);
+
+    // Weekly: last week has key 0 only, five weeks ago 0..4.
+    let r = ret("20250303".into(), "20250309".into(), Api::WeeklyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0]);
+    let r = ret("20250203".into(), "20250209".into(), Api::WeeklyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1, 2, 3, 4]);
+    assert_eq!(r.ref_date.as_deref(), Some("20250203-20250209"));
+    // Monthly: February has key 0 only, January 0..1.
+    let r = ret("20250201".into(), "20250228".into(), Api::MonthlyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0]);
+    let r = ret("20250101".into(), "20250131".into(), Api::MonthlyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1]);
+    assert_eq!(r.ref_date.as_deref(), Some("202501"));
+
+    // Before today's release, the 8-day-old cohort lacks key 7.
+    h.clock.set(utc("2025-03-10T01:00:00Z"));
+    let r = ret(day(7), day(7), Api::DailyRetention).await;
+    assert_eq!(keys(&r.visit_uv), vec![0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        r,
+        h.sim.retention(
+            MP,
+            DateRange::day(yesterday - Duration::days(7)),
+            Period::Daily
+        )
+    );
+}
+
+#[tokio::test]
+async fn daily_quota_then_reset_at_beijing_midnight() {
+    let h = setup(NOON).await;
+    let mut app = SimApp::new("wxquota000000001", "s3cret", AppKind::Miniprogram);
+    app.daily_quota = Some(3);
+    h.sim.add_app(app);
+    let tok = |v: Value| v["access_token"].as_str().unwrap().to_string();
+    let t = tok(h.stable("wxquota000000001", "s3cret", false).await);
+    for _ in 0..3 {
+        assert_eq!(
+            errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+            0
+        );
+        // Token calls do not count.
+        h.stable("wxquota000000001", "s3cret", false).await;
+    }
+    let v = h.call(&t, Api::DailySummary, "20250309", "20250309").await;
+    assert_eq!(errcode(&v), 45009);
+    assert_eq!(
+        errcode(&h.call(&t, Api::VisitPage, "20250309", "20250309").await),
+        45009
+    );
+    // Other apps are unaffected.
+    let other = h.token(MP).await;
+    assert_eq!(
+        errcode(
+            &h.call(&other, Api::DailySummary, "20250309", "20250309")
+                .await
+        ),
+        0
+    );
+    // 23:59 Beijing: still refused; 00:00: a fresh quota.
+    h.clock.set(utc("2025-03-10T15:59:00Z"));
+    let t = tok(h.stable("wxquota000000001", "s3cret", false).await);
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        45009
+    );
+    h.clock.set(utc("2025-03-10T16:00:00Z"));
+    let t = tok(h.stable("wxquota000000001", "s3cret", false).await);
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+}
+
+#[tokio::test]
+async fn wrong_app_kind_and_unauthorized_apis_answer_48001() {
+    let h = setup(NOON).await;
+    let mp = h.token(MP).await;
+    let oa = h.token(OA).await;
+    assert_eq!(
+        errcode(
+            &h.call(&mp, Api::UserSummary, "2025-03-09", "2025-03-09")
+                .await
+        ),
+        48001
+    );
+    assert_eq!(
+        errcode(&h.call(&oa, Api::DailySummary, "20250309", "20250309").await),
+        48001
+    );
+    let mut app = SimApp::new("wxnoportrait0001", "pw", AppKind::Miniprogram);
+    app.unauthorized = vec![Api::UserPortrait];
+    h.sim.add_app(app);
+    let v = h.stable("wxnoportrait0001", "pw", false).await;
+    let t = v["access_token"].as_str().unwrap();
+    assert_eq!(
+        errcode(&h.call(t, Api::UserPortrait, "20250309", "20250309").await),
+        48001
+    );
+    assert_eq!(
+        errcode(&h.call(t, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+}
+
+#[tokio::test]
+async fn revoke_tokens_invalidates_every_token_of_the_app() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let l = h.legacy(MP, DEMO_MINIPROGRAM_SECRET).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let oa = h.token(OA).await;
+    h.sim.revoke_tokens(MP);
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        40001
+    );
+    assert_eq!(
+        errcode(&h.call(&l, Api::DailySummary, "20250309", "20250309").await),
+        40001
+    );
+    assert_eq!(
+        errcode(
+            &h.call(&oa, Api::UserCumulate, "2025-03-09", "2025-03-09")
+                .await
+        ),
+        0
+    );
+    let t2 = h.token(MP).await;
+    assert_ne!(t2, t);
+    assert_eq!(
+        errcode(&h.call(&t2, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+}
+
+async fn set_and_call(h: &H, t: &str) -> Result<reqwest::Response, reqwest::Error> {
+    h.http
+        .post(format!(
+            "{}{}?access_token={t}",
+            h.srv.url(),
+            Api::DailySummary.path()
+        ))
+        .json(&json!({"begin_date":"20250309","end_date":"20250309"}))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn faults_of_every_kind() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let ok = |v: &Value| errcode(v) == 0 && v["list"].is_array();
+
+    // Latency is added to the response.
+    h.sim.set_faults(Faults {
+        latency: Some(std::time::Duration::from_millis(150)),
+        ..Default::default()
+    });
+    let start = std::time::Instant::now();
+    assert!(ok(&h
+        .call(&t, Api::DailySummary, "20250309", "20250309")
+        .await));
+    assert!(start.elapsed() >= std::time::Duration::from_millis(150));
+
+    // HTTP 500 twice, then normal.
+    h.sim.set_faults(Faults {
+        http_500: 2,
+        ..Default::default()
+    });
+    for _ in 0..2 {
+        assert_eq!(set_and_call(&h, &t).await.unwrap().status().as_u16(), 500);
+    }
+    assert_eq!(set_and_call(&h, &t).await.unwrap().status().as_u16(), 200);
+
+    // A dropped connection is a client error, not a response.
+    h.sim.set_faults(Faults {
+        drop_connections: 1,
+        ..Default::default()
+    });
+    assert!(set_and_call(&h, &t).await.is_err());
+    assert!(ok(&set_and_call(&h, &t)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()));
+
+    // Malformed JSON: 200, but the body does not parse.
+    h.sim.set_faults(Faults {
+        malformed_json: 1,
+        ..Default::default()
+    });
+    let r = set_and_call(&h, &t).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(serde_json::from_str::<Value>(&r.text().await.unwrap()).is_err());
+
+    // A burst of 3 busy answers, then data.
+    h.sim.set_faults(Faults {
+        busy: 3,
+        ..Default::default()
+    });
+    for _ in 0..3 {
+        let v = h.call(&t, Api::DailySummary, "20250309", "20250309").await;
+        assert_eq!(errcode(&v), -1);
+        assert!(v["errmsg"]
+            .as_str()
+            .unwrap()
+            .starts_with("system error rid: "));
+    }
+    assert!(ok(&h
+        .call(&t, Api::DailySummary, "20250309", "20250309")
+        .await));
+
+    // A chosen errcode N times.
+    h.sim.set_faults(Faults {
+        errcode: Some((40164, 2)),
+        ..Default::default()
+    });
+    let v = h.call(&t, Api::DailySummary, "20250309", "20250309").await;
+    assert_eq!(errcode(&v), 40164);
+    assert!(v["errmsg"].as_str().unwrap().contains("not in whitelist"));
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        40164
+    );
+    assert!(ok(&h
+        .call(&t, Api::DailySummary, "20250309", "20250309")
+        .await));
+
+    // Always, until replaced; faults also hit token calls.
+    h.sim.set_faults(Faults {
+        always_errcode: Some(89503),
+        ..Default::default()
+    });
+    for _ in 0..4 {
+        assert_eq!(
+            errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+            89503
+        );
+    }
+    assert_eq!(
+        errcode(&h.stable(MP, DEMO_MINIPROGRAM_SECRET, false).await),
+        89503
+    );
+    h.sim.set_faults(Faults::default());
+    assert!(ok(&h
+        .call(&t, Api::DailySummary, "20250309", "20250309")
+        .await));
+
+    // only_appid: the Official Account fails, the Mini Program does not.
+    let to = h.token(OA).await;
+    h.sim.set_faults(Faults {
+        always_errcode: Some(-1),
+        only_appid: Some(OA.into()),
+        ..Default::default()
+    });
+    assert!(ok(&h
+        .call(&t, Api::DailySummary, "20250309", "20250309")
+        .await));
+    assert_eq!(
+        errcode(
+            &h.call(&to, Api::UserCumulate, "2025-03-09", "2025-03-09")
+                .await
+        ),
+        -1
+    );
+    assert_eq!(
+        errcode(&h.stable(OA, DEMO_OFFICIAL_ACCOUNT_SECRET, false).await),
+        -1
+    );
+
+    // only_path: one endpoint fails, its sibling does not.
+    h.sim.set_faults(Faults {
+        always_errcode: Some(61503),
+        only_path: Some("/datacube/getusersummary".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        errcode(
+            &h.call(&to, Api::UserSummary, "2025-03-09", "2025-03-09")
+                .await
+        ),
+        61503
+    );
+    assert_eq!(
+        errcode(
+            &h.call(&to, Api::UserCumulate, "2025-03-09", "2025-03-09")
+                .await
+        ),
+        0
+    );
+
+    // The log has the faulted answers with their codes.
+    let codes: Vec<i64> = h.sim.requests().iter().map(|r| r.errcode).collect();
+    for c in [-500, -2, -3, -1, 40164, 89503, 61503] {
+        assert!(codes.contains(&c), "{c} in {codes:?}");
+    }
+}
+
+#[tokio::test]
+async fn invariants_over_sixty_days() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let yesterday = d(2025, 3, 9);
+    let mut prev_total = 0.0;
+    let mut daily = std::collections::HashMap::new();
+    for n in (0..60).rev() {
+        let day = yesterday - Duration::days(n);
+        let c = wechat_exporter::dates::compact(day);
+        let (_, raw) = h.raw(&t, Api::DailyVisitTrend, &c, &c).await;
+        let v: Value = serde_json::from_str(&raw).unwrap();
+        for f in ["session_cnt", "visit_pv", "visit_uv", "visit_uv_new"] {
+            assert!(v["list"][0][f].is_u64(), "{f} is an integer in {raw}");
+        }
+        assert!(!raw.contains(".0,") && !raw.contains(".0}"), "{raw}");
+        assert!(v["list"][0]["stay_time_session"].is_f64());
+        let row: VisitTrendRow = parse(&v["list"][0]);
+        let (uv_new, uv) = (row.visit_uv_new.unwrap(), row.visit_uv.unwrap());
+        let (sess, pv) = (row.session_cnt.unwrap(), row.visit_pv.unwrap());
+        assert!(uv_new <= uv && uv <= sess && sess <= pv, "{row:?}");
+        assert!(uv > 20_000.0 && uv < 150_000.0, "about 50k visitors: {uv}");
+        let depth = row.visit_depth.unwrap();
+        assert_eq!((depth * 10_000.0).round() / 10_000.0, depth);
+        daily.insert(day, row);
+
+        let s: ListResponse<DailySummaryRow> = parse(&h.call(&t, Api::DailySummary, &c, &c).await);
+        let s = &s.list[0];
+        assert!(s.share_pv.unwrap() >= s.share_uv.unwrap());
+        assert!(s.visit_total.unwrap() >= prev_total);
+        prev_total = s.visit_total.unwrap();
+    }
+    // Weekends are busier than weekdays on average.
+    let avg = |weekend: bool| {
+        let xs: Vec<f64> = daily
+            .iter()
+            .filter(|(day, _)| {
+                use chrono::Datelike;
+                (day.weekday().num_days_from_monday() >= 5) == weekend
+            })
+            .map(|(_, r)| r.visit_uv.unwrap())
+            .collect();
+        xs.iter().sum::<f64>() / xs.len() as f64
+    };
+    assert!(avg(true) > avg(false));
+    // Weekly: sessions and visits are sums, visitors de-duplicated.
+    for w in 0..8 {
+        let week = DateRange::week_of(d(2025, 3, 3) - Duration::weeks(w));
+        let (b, e) = week.compact();
+        let v: ListResponse<VisitTrendRow> =
+            parse(&h.call(&t, Api::WeeklyVisitTrend, &b, &e).await);
+        let row = &v.list[0];
+        let days: Vec<&VisitTrendRow> =
+            week.begin.iter_days().take(7).map(|x| &daily[&x]).collect();
+        let sum =
+            |f: fn(&VisitTrendRow) -> Option<f64>| days.iter().map(|r| f(r).unwrap()).sum::<f64>();
+        assert_eq!(row.session_cnt.unwrap(), sum(|r| r.session_cnt));
+        assert_eq!(row.visit_pv.unwrap(), sum(|r| r.visit_pv));
+        assert!(row.visit_uv.unwrap() < sum(|r| r.visit_uv));
+        assert!(row.visit_uv_new.unwrap() < sum(|r| r.visit_uv_new));
+        assert!(row.visit_uv_new.unwrap() <= row.visit_uv.unwrap());
+        let max_day = days.iter().map(|r| r.visit_uv.unwrap()).fold(0.0, f64::max);
+        assert!(row.visit_uv.unwrap() >= max_day);
+    }
+    // Pages: top 200, sorted, integers; page uv never above pv.
+    for n in [0, 13, 41] {
+        let c = wechat_exporter::dates::compact(yesterday - Duration::days(n));
+        let (_, raw) = h.raw(&t, Api::VisitPage, &c, &c).await;
+        let v: Value = serde_json::from_str(&raw).unwrap();
+        assert!(v["list"][0]["page_visit_pv"].is_u64());
+        let p: VisitPage = parse(&v);
+        assert_eq!(p.list.len(), 200);
+        for w in p.list.windows(2) {
+            assert!(w[0].page_visit_pv >= w[1].page_visit_pv);
+        }
+        for r in &p.list {
+            assert!(r.page_visit_uv <= r.page_visit_pv && r.page_share_uv <= r.page_share_pv);
+            assert!(r.entrypage_pv <= r.page_visit_pv);
+        }
+    }
+    // Retention falls with k and new users never exceed active ones.
+    for n in 30..60 {
+        let cohort = DateRange::day(yesterday - Duration::days(n));
+        let r = h.sim.retention(MP, cohort, Period::Daily);
+        assert_eq!(r.visit_uv.len(), 10);
+        for s in [&r.visit_uv, &r.visit_uv_new] {
+            assert!(s.windows(2).all(|w| w[1].value <= w[0].value), "{s:?}");
+        }
+        assert!(r.visit_uv_new[0].value <= r.visit_uv[0].value);
+    }
+}
+
+#[tokio::test]
+async fn same_seed_same_bodies() {
+    let a = setup(NOON).await;
+    let b = setup(NOON).await;
+    let c = setup_with(SimConfig {
+        seed: 2,
+        clock: Clock::manual(utc(NOON)),
+        ..SimConfig::default()
+    })
+    .await;
+    let (ta, tb, tc) = (a.token(MP).await, b.token(MP).await, c.token(MP).await);
+    assert_eq!(ta, tb, "tokens are deterministic too");
+    assert_ne!(ta, tc);
+    for (api, x, y) in [
+        (Api::DailySummary, "20250309", "20250309"),
+        (Api::WeeklyVisitTrend, "20250303", "20250309"),
+        (Api::VisitDistribution, "20250309", "20250309"),
+        (Api::VisitPage, "20250301", "20250301"),
+        (Api::UserPortrait, "20250208", "20250309"),
+        (Api::DailyRetention, "20250201", "20250201"),
+    ] {
+        let ra = a.raw(&ta, api, x, y).await;
+        assert_eq!(ra, b.raw(&tb, api, x, y).await, "{api:?}");
+        assert_ne!(ra, c.raw(&tc, api, x, y).await, "{api:?} differs by seed");
+    }
+    let (oa, ob) = (a.token(OA).await, b.token(OA).await);
+    assert_eq!(
+        a.raw(&oa, Api::UserSummary, "2025-03-01", "2025-03-07")
+            .await,
+        b.raw(&ob, Api::UserSummary, "2025-03-01", "2025-03-07")
+            .await
+    );
+}
+
+#[tokio::test]
+async fn request_log_and_control_plane() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    h.call(&t, Api::WeeklyVisitTrend, "20250303", "20250309")
+        .await;
+    h.call(&t, Api::DailyVisitTrend, "20250310", "20250310")
+        .await;
+    h.legacy(MP, DEMO_MINIPROGRAM_SECRET).await;
+    h.stable(MP, DEMO_MINIPROGRAM_SECRET, true).await;
+    let log = h.sim.requests();
+    assert_eq!(log.len(), 5);
+    assert_eq!(log[0].path, "/cgi-bin/stable_token");
+    assert_eq!(log[0].method, "POST");
+    assert_eq!(log[0].token_kind.as_deref(), Some("stable"));
+    assert_eq!(log[0].appid.as_deref(), Some(MP));
+    assert_eq!(log[0].at, utc(NOON));
+    assert_eq!(log[1].api, Some(Api::WeeklyVisitTrend));
+    assert_eq!(log[1].appid.as_deref(), Some(MP));
+    assert_eq!(log[1].begin_date.as_deref(), Some("20250303"));
+    assert_eq!(log[1].end_date.as_deref(), Some("20250309"));
+    assert_eq!(log[1].errcode, 0);
+    assert_eq!(log[2].errcode, 61501);
+    assert_eq!(log[3].token_kind.as_deref(), Some("legacy"));
+    assert_eq!(log[3].method, "GET");
+    assert_eq!(log[4].token_kind.as_deref(), Some("stable_force"));
+
+    // Over HTTP, for out-of-process benchmarks.
+    let url = format!("{}/simulator/requests", h.srv.url());
+    let remote: Vec<RecordedRequest> = h.http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(remote, log);
+    let r = h
+        .http
+        .post(format!("{}/simulator/faults", h.srv.url()))
+        .json(&json!({"busy": 1, "only_path": "/datacube/getweanalysisappiddailysummarytrend"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let t = h.token(MP).await;
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        -1
+    );
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+    h.http.delete(&url).send().await.unwrap();
+    assert!(h.sim.requests().is_empty());
+    h.call(&t, Api::DailySummary, "20250309", "20250309").await;
+    assert_eq!(h.sim.requests().len(), 1);
+    h.sim.clear_requests();
+    assert!(h.sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn hostile_input_gets_errors_not_panics() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let url = |p: &str| format!("{}{p}", h.srv.url());
+    let r = h.http.get(url("/nope")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.json::<Value>().await.unwrap()["errmsg"].is_string());
+    let r = h
+        .http
+        .post(url(&format!("/datacube/getnothing?access_token={t}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    for body in [
+        b"{\"begin_date\":".to_vec(),
+        vec![0xff, 0xfe, 0x00],
+        b"[1,2,3]".to_vec(),
+        Vec::new(),
+    ] {
+        let r = h
+            .http
+            .post(url(&format!(
+                "{}?access_token={t}",
+                Api::DailySummary.path()
+            )))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(errcode(&r.json().await.unwrap()), 47001);
+    }
+    let r = h
+        .http
+        .post(url("/cgi-bin/stable_token"))
+        .json(&json!({"grant_type":"client_credential","appid":MP,"secret":DEMO_MINIPROGRAM_SECRET,"force_refresh":"yes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(errcode(&r.json().await.unwrap()), 47001);
+    let r = h
+        .http
+        .get(url("/cgi-bin/token?%zz=%%"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(errcode(&r.json().await.unwrap()), 40002);
+    // The server is still alive and well.
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_apps() {
+    use futures::StreamExt;
+    let h = setup(NOON).await;
+    for i in 0..1000 {
+        let kind = if i % 2 == 0 {
+            AppKind::Miniprogram
+        } else {
+            AppKind::OfficialAccount
+        };
+        let mut app = SimApp::new(format!("wxbench{i:011}"), format!("s{i}"), kind);
+        app.scale = 0.01 + (i as f64) / 1000.0;
+        h.sim.add_app(app);
+    }
+    let codes: Vec<i64> = futures::stream::iter(0..1000)
+        .map(|i| {
+            let h = &h;
+            async move {
+                let v = h
+                    .stable(&format!("wxbench{i:011}"), &format!("s{i}"), false)
+                    .await;
+                let t = v["access_token"].as_str().unwrap().to_string();
+                let v = if i % 2 == 0 {
+                    h.call(&t, Api::DailyVisitTrend, "20250309", "20250309")
+                        .await
+                } else {
+                    h.call(&t, Api::UserCumulate, "2025-03-09", "2025-03-09")
+                        .await
+                };
+                errcode(&v)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(codes.iter().all(|c| *c == 0));
+    assert_eq!(h.sim.requests().len(), 2000);
+    // Small apps stay coherent too.
+    let tiny = h.sim.visit_trend(
+        "wxbench00000000000",
+        DateRange::day(d(2025, 3, 9)),
+        Period::Daily,
+    );
+    assert!(tiny.visit_uv.unwrap() >= 2.0 && tiny.visit_uv.unwrap() < 2000.0);
+}
+
+#[tokio::test]
+async fn dropping_the_server_stops_serving() {
+    let h = setup(NOON).await;
+    let t = h.token(MP).await;
+    let url = h.srv.url();
+    // Keep-alive connection is open; it must close too.
+    assert_eq!(
+        errcode(&h.call(&t, Api::DailySummary, "20250309", "20250309").await),
+        0
+    );
+    let H { srv, http, .. } = h;
+    drop(srv);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let r = http
+        .post(format!("{url}/cgi-bin/stable_token"))
+        .body("{}")
+        .send()
+        .await;
+    assert!(r.is_err(), "still serving: {r:?}");
+}
+
+#[tokio::test]
+async fn empty_list_mode_keeps_object_shapes() {
+    let clock = Clock::manual(utc("2025-03-10T01:00:00Z"));
+    let h = setup_with(SimConfig {
+        clock,
+        not_ready: NotReady::EmptyList,
+        ..SimConfig::default()
+    })
+    .await;
+    let t = h.token(MP).await;
+    let v = h.call(&t, Api::UserPortrait, "20250303", "20250309").await;
+    let p: UserPortrait = parse(&v);
+    assert_eq!(p.ref_date.as_deref(), Some("20250303-20250309"));
+    assert!(p.visit_uv.unwrap().province.is_empty());
+    let v: VisitPage = parse(&h.call(&t, Api::VisitPage, "20250309", "20250309").await);
+    assert!(v.list.is_empty());
+    let v = h
+        .call(&t, Api::MonthlyVisitTrend, "20250201", "20250228")
+        .await;
+    assert_eq!(
+        v["list"].as_array().unwrap().len(),
+        1,
+        "February is long released"
     );
 }

@@ -549,7 +549,8 @@ impl Gen {
         (200, 0.25, 0.02),
     ];
 
-    pub fn user_summary(&self, d: NaiveDate) -> Vec<UserSummaryRow> {
+    /// (user_source, new_user, cancel_user) of the sources with changes on `d`.
+    fn summary_raw(&self, d: NaiveDate) -> Vec<(u32, f64, f64)> {
         let n = Self::dn(d);
         let wd = WEEKDAY[d.weekday().num_days_from_monday() as usize];
         let base = 400.0 * self.scale * self.app_factor() * wd;
@@ -567,20 +568,28 @@ impl Gen {
                     0.05 + 0.3 * u(2)
                 };
                 let cancel = (new * cancel_ratio).round();
-                (new + cancel > 0.0).then(|| UserSummaryRow {
-                    ref_date: crate::dates::dashed(d),
-                    user_source: *src as f64,
-                    new_user: Some(new),
-                    cancel_user: Some(cancel),
-                })
+                (new + cancel > 0.0).then_some((*src, new, cancel))
+            })
+            .collect()
+    }
+
+    pub fn user_summary(&self, d: NaiveDate) -> Vec<UserSummaryRow> {
+        let ref_date = crate::dates::dashed(d);
+        self.summary_raw(d)
+            .into_iter()
+            .map(|(src, new, cancel)| UserSummaryRow {
+                ref_date: ref_date.clone(),
+                user_source: src as f64,
+                new_user: Some(new),
+                cancel_user: Some(cancel),
             })
             .collect()
     }
 
     fn net(&self, d: NaiveDate) -> f64 {
-        self.user_summary(d)
+        self.summary_raw(d)
             .iter()
-            .map(|r| r.new_user.unwrap_or(0.0) - r.cancel_user.unwrap_or(0.0))
+            .map(|(_, new, cancel)| new - cancel)
             .sum()
     }
 

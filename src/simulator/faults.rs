@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The current fault plan. JSON form (for `POST /simulator/faults`) uses the
-/// same field names, with `latency` in milliseconds.
+/// same field names, with `latency` in milliseconds and `errcode` as a pair
+/// `[code, count]`; missing fields take their defaults, e.g.
+/// `{"busy": 3, "only_appid": "wx…"}`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Faults {

@@ -9,6 +9,13 @@
 //!
 //! Layout: `data.rs` makes the numbers, `tokens.rs` keeps token state,
 //! `faults.rs` the fault plan, `server.rs` the HTTP side and validation.
+//!
+//! Besides WeChat's paths the server has a small control plane outside
+//! WeChat's namespace, for out-of-process benchmarks and demos:
+//! `GET /simulator/requests` (the request log as JSON), `DELETE
+//! /simulator/requests` (clear it), `GET`/`POST /simulator/faults` (the fault
+//! plan as JSON, `latency` in milliseconds). Control-plane calls are not
+//! logged. The log is unbounded: long benchmarks should clear it.
 
 mod data;
 mod faults;
@@ -356,10 +363,16 @@ pub async fn run_standalone(
         ..SimConfig::default()
     });
     let server = sim.spawn(&listen.to_string()).await?;
+    // The demo secrets are public constants; printing them is what makes
+    // the standalone simulator usable without reading the source.
     tracing::info!(
         url = %server.url(),
         miniprogram_appid = DEMO_MINIPROGRAM_APPID,
+        miniprogram_secret = DEMO_MINIPROGRAM_SECRET,
         official_account_appid = DEMO_OFFICIAL_ACCOUNT_APPID,
+        official_account_secret = DEMO_OFFICIAL_ACCOUNT_SECRET,
+        seed,
+        release_hour,
         "WeChat API simulator listening"
     );
     tokio::signal::ctrl_c().await?;
