@@ -3,4 +3,6 @@
 
 pub mod clock;
 pub mod dates;
+pub mod web_config;
+pub mod web_server;
 pub mod wechat;
