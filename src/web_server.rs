@@ -48,8 +48,8 @@ use crate::web_config::{WebConfig, WebConfigError};
 
 /// How often the web config file is checked for changes.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
-/// hyper refuses read buffers smaller than this.
-const HYPER_MIN_BUF: usize = 8192;
+/// hyper's default read buffer limit (~400 KiB); heads must fit in it.
+const HYPER_DEFAULT_BUF: usize = 400 * 1024;
 /// Successful basic-auth results remembered (bcrypt costs ~50-250 ms).
 const AUTH_CACHE_MAX: usize = 256;
 
@@ -104,6 +104,12 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     if opts.max_connections == 0 {
         return Err(ServeError::Options("max_connections must be at least 1"));
+    }
+    if opts.header_read_timeout.is_zero() || opts.idle_timeout.is_zero() {
+        // Zero would close every connection at once, never what anyone meant.
+        return Err(ServeError::Options(
+            "header_read_timeout and idle_timeout must be positive",
+        ));
     }
     let (initial, digest) = match &opts.web_config_file {
         Some(path) => {
@@ -390,10 +396,10 @@ async fn serve_connection<I>(
         .timer(TokioTimer::new())
         .header_read_timeout(opts.header_read_timeout)
         .max_header_size(opts.max_header_bytes);
-    if opts.max_header_bytes > HYPER_MIN_BUF {
-        // Let the read buffer hold the largest head we accept (the default
-        // ~400 KiB is already larger than any sane setting).
-        builder.max_buf_size(opts.max_header_bytes.max(400 * 1024));
+    if opts.max_header_bytes > HYPER_DEFAULT_BUF {
+        // Only for unusually large settings: the read buffer must be able
+        // to hold the largest head we accept.
+        builder.max_buf_size(opts.max_header_bytes);
     }
     let svc_shared = shared.clone();
     let svc_activity = activity.clone();

@@ -448,6 +448,24 @@ async fn config_errors_name_the_field() {
     );
     let cfg = WebConfig::load(&f).unwrap();
     assert!(cfg.tls().is_some());
+    assert_eq!(cfg.referenced_files().len(), 3);
+
+    // Inline PEM (newer toolkit `cert` / `key`) works and excludes the file form.
+    let indent = |s: String| s.lines().map(|l| format!("    {l}\n")).collect::<String>();
+    let cert = indent(std::fs::read_to_string(d.join("server.crt")).unwrap());
+    let key = indent(std::fs::read_to_string(d.join("server.key")).unwrap());
+    let inline = format!("tls_server_config:\n  cert: |\n{cert}  key: |\n{key}");
+    assert!(WebConfig::from_yaml(&inline, d).unwrap().tls().is_some());
+    let both = format!("{inline}  cert_file: server.crt\n");
+    let e = WebConfig::from_yaml(&both, d).unwrap_err().to_string();
+    assert!(e.contains("cert_file"), "{e}");
+    // The key's content never appears in an error.
+    let broken = inline.replace("PRIVATE KEY-----\n    ", "PRIVATE KEY-----\n    !!");
+    let e = WebConfig::from_yaml(&broken, d).unwrap_err().to_string();
+    assert!(
+        e.contains("tls_server_config.key") && !e.contains("!!"),
+        "{e}"
+    );
 
     // serve() refuses to start on a bad file.
     let bad = write(d, "bad.yml", "nonsense: true\n");
