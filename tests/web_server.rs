@@ -772,3 +772,41 @@ fn promtool_accepts_the_examples() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn renewed_certificate_is_picked_up_without_yaml_change() {
+    let old = mint_pki();
+    let new = mint_pki();
+    let f = write(
+        old.dir.path(),
+        "web.yml",
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    );
+    let s = Server::start(opts_with(&f)).await;
+    let trusts_new = || new.client_builder().build().unwrap();
+    assert!(trusts_new()
+        .get(s.url("https", "/metrics"))
+        .send()
+        .await
+        .is_err());
+
+    for name in ["server.crt", "server.key"] {
+        let content = std::fs::read_to_string(new.dir.path().join(name)).unwrap();
+        write(old.dir.path(), name, &content);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    // A fresh client each time: TLS settings apply to new connections.
+    while trusts_new()
+        .get(s.url("https", "/metrics"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "renewed cert not served within 3 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.stop().await;
+}
