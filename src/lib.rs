@@ -19,5 +19,6 @@ pub mod shard;
 pub mod simulator;
 pub mod snapshot;
 pub mod storage;
-pub mod web;
+pub mod web_config;
+pub mod web_server;
 pub mod wechat;

@@ -52,6 +52,10 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
             "--web.telemetry-path must start with / and not be /".into(),
         ));
     }
+    if let Some(path) = &flags.web_config_file {
+        crate::web_config::check_web_config(path)
+            .map_err(|e| RunError::Usage(format!("--web.config.file: {e}")))?;
+    }
     let clock = Clock::system();
     let metrics = Arc::new(SelfMetrics::new());
     // The demo simulator must outlive the poller: keep its handle here.
@@ -169,13 +173,11 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
             reason: e.to_string(),
         })?;
     info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr), "listening");
-    let served = crate::web::serve(
-        listener,
-        app,
-        flags.web_config_file.clone(),
-        shutdown_signal(),
-    )
-    .await;
+    let opts = crate::web_server::ServeOptions {
+        web_config_file: flags.web_config_file.clone(),
+        ..Default::default()
+    };
+    let served = crate::web_server::serve(listener, app, opts, shutdown_signal()).await;
     let _ = shutdown_tx.send(true);
     let _ = poll_task.await;
     if let Some(s) = &storage {
@@ -184,7 +186,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         }
     }
     info!("stopped");
-    served.map_err(RunError::Other)
+    served.map_err(|e| RunError::Other(e.to_string()))
 }
 
 async fn shutdown_signal() {
