@@ -267,6 +267,8 @@ def wait_for(fn, timeout, what):
         try:
             if fn():
                 return
+        except RuntimeError:
+            raise  # a process we wait for has exited: no point waiting
         except Exception as e:  # noqa: BLE001
             last = e
         time.sleep(0.5)
@@ -811,7 +813,7 @@ def main():
                        "build it (cargo build) or set WECHAT_EXPORTER_BIN; --fixture is for local development only")
                 cmd = None
             else:
-                cmd = [str(path), "--demo", "--log.level=warn"]
+                cmd = [str(path), "--demo"]
         if cmd:
             live(cmd, records)
     compose()
