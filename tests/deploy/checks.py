@@ -304,6 +304,15 @@ def family_type(name, types):
     return "untyped"
 
 
+def om_value(x):
+    """A float as OpenMetrics spells it (NaN, +Inf, -Inf)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "+Inf" if x > 0 else "-Inf"
+    return repr(float(x))
+
+
 def history_openmetrics(text, job, instance, now, days=8, step=300, skip_recent=3 * 3600):
     """OpenMetrics with timestamps every `step` s from now-`days` to
     now-`skip_recent` (Prometheus' head block starts there), built from one
@@ -336,7 +345,7 @@ def history_openmetrics(text, job, instance, now, days=8, step=300, skip_recent=
                     x = min(x, 1.0)
                 if float(v).is_integer():
                     x = round(x)
-            out.append(f"{name}{lab} {x!r} {t}")
+            out.append(f"{name}{lab} {om_value(x)} {t}")
     out.append("# EOF")
     return "\n".join(out) + "\n"
 
