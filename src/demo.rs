@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::config::{AppConfig, Config, PollSettings, WechatSettings};
 use crate::secret::Secret;
-use crate::simulator::{self, SimConfig, SimServer, Simulator};
+use crate::simulator::{self, Faults, SimConfig, SimServer, Simulator};
 use crate::wechat::api::AppKind;
 use std::time::Duration;
 
@@ -18,6 +18,13 @@ pub async fn start(clock: Clock) -> std::io::Result<(SimServer, Config)> {
         clock,
         release_hour: 0.0,
         ..SimConfig::default()
+    });
+    // WeChat answers -1 (busy) now and then; so does the demo, once, so that
+    // the error panels and counters show something real (the call is retried).
+    sim.set_faults(Faults {
+        busy: 1,
+        only_path: Some(crate::wechat::api::Api::DailySummary.path().to_string()),
+        ..Faults::default()
     });
     let server = sim.spawn("127.0.0.1:0").await?;
     let cfg = config_for(&server.url());

@@ -104,17 +104,31 @@ impl AppClient {
             range.compact()
         };
         let body = serde_json::json!({ "begin_date": begin, "end_date": end });
-        let mut token = self.tokens.token().await?;
+        let mut token: Option<Secret> = None;
         let mut token_retried = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.once(api, &token, &body).await {
+            let current = match &token {
+                Some(t) => t.clone(),
+                // A busy or unreachable token endpoint is retried like data.
+                None => match self.tokens.token().await {
+                    Ok(t) => token.insert(t).clone(),
+                    Err(e)
+                        if e.class() == ErrorClass::Transient && attempt < self.retry.attempts =>
+                    {
+                        tokio::time::sleep(self.retry.delay(attempt - 1)).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            match self.once(api, &current, &body).await {
                 Ok(v) => return Ok(v),
                 Err(e) => match e.class() {
                     ErrorClass::Token if !token_retried => {
                         token_retried = true;
-                        token = self.tokens.renew_after_rejection(&token).await?;
+                        token = Some(self.tokens.renew_after_rejection(&current).await?);
                     }
                     ErrorClass::Transient if attempt < self.retry.attempts => {
                         tokio::time::sleep(self.retry.delay(attempt - 1)).await;
