@@ -392,3 +392,134 @@ async fn promtool_accepts_the_exposition() {
     assert!(out.status.success(), "promtool check metrics: {text}");
     assert!(text.trim().is_empty(), "promtool lint findings: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_account_late_release_is_never_zero_and_spans_stay_within_7_days() {
+    // WeChat releases at 14:00; the poller starts asking at 10:00.
+    let h = Harness::new(
+        "2025-03-10T03:00:00Z",
+        14.0,
+        10.0,
+        vec![oa_app("news"), mp_app("shop")],
+    )
+    .await;
+    let d8 = NaiveDate::from_ymd_opt(2025, 3, 8).unwrap();
+    let d9 = NaiveDate::from_ymd_opt(2025, 3, 9).unwrap();
+    // 11:00 Beijing: 9 March not released. The exporter shows 8 March, and
+    // never zeros for 9 March.
+    let m = h.poll_at("2025-03-10T03:00:00Z").await;
+    assert_eq!(
+        m.get("wechat_official_account_followers", &[("app", "news")]),
+        h.sim.user_cumulate(OA_APPID, d8).cumulate_user
+    );
+    for api in ["user_summary", "user_cumulate"] {
+        let l = [("app", "news"), ("api", api)];
+        assert_eq!(m.must("wechat_exporter_data_ready", &l), 0.0, "{api}");
+        assert_eq!(m.must("wechat_exporter_poll_success", &l), 1.0, "{api}");
+        assert_eq!(
+            m.must("wechat_data_date_timestamp_seconds", &l),
+            beijing_midnight(d8).timestamp() as f64
+        );
+    }
+    let rows8 = h.sim.user_summary(OA_APPID, d8);
+    let total8: f64 = rows8.iter().map(|r| r.new_user.unwrap_or(0.0)).sum();
+    let published: f64 = m
+        .samples
+        .iter()
+        .filter(|(n, l, _)| n == "wechat_official_account_new_followers" && l["app"] == "news")
+        .map(|s| s.2)
+        .sum();
+    assert_eq!(
+        published, total8,
+        "8 March's follows, not zeros for 9 March"
+    );
+    // 15:00 Beijing: released and picked up.
+    let m = h.poll_at("2025-03-10T07:00:00Z").await;
+    assert_eq!(
+        m.get("wechat_official_account_followers", &[("app", "news")]),
+        h.sim.user_cumulate(OA_APPID, d9).cumulate_user
+    );
+    let rows9 = h.sim.user_summary(OA_APPID, d9);
+    let src = key(rows9[0].user_source);
+    let want: f64 = rows9
+        .iter()
+        .filter(|r| key(r.user_source) == src)
+        .map(|r| r.new_user.unwrap_or(0.0))
+        .sum();
+    let got: f64 = m
+        .with_label("wechat_official_account_new_followers", "source", &src)
+        .iter()
+        .map(|s| s.2)
+        .sum();
+    assert_eq!(got, want);
+    // Every Official Account call asked for a span of at most 7 days.
+    let oa_calls: Vec<_> = h
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.api, Some(Api::UserSummary | Api::UserCumulate)))
+        .collect();
+    assert!(!oa_calls.is_empty());
+    for r in oa_calls {
+        let b = wechat_exporter::dates::parse_dashed(r.begin_date.as_deref().unwrap()).unwrap();
+        let e = wechat_exporter::dates::parse_dashed(r.end_date.as_deref().unwrap()).unwrap();
+        assert!((e - b).num_days() < 7 && e >= b, "{r:?}");
+        assert_ne!(r.errcode, 61501, "{r:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_lists_before_release_are_not_ready_not_zero() {
+    let h = Harness::new(
+        "2025-03-10T03:00:00Z",
+        14.0,
+        10.0,
+        vec![oa_app("news"), mp_app("shop")],
+    )
+    .await;
+    h.sim
+        .set_not_ready(wechat_exporter::simulator::NotReady::EmptyList);
+    let d8 = NaiveDate::from_ymd_opt(2025, 3, 8).unwrap();
+    let m = h.poll_at("2025-03-10T03:00:00Z").await;
+    let total8: f64 = h
+        .sim
+        .user_summary(OA_APPID, d8)
+        .iter()
+        .map(|r| r.new_user.unwrap_or(0.0))
+        .sum();
+    let published: f64 = m
+        .samples
+        .iter()
+        .filter(|(n, l, _)| n == "wechat_official_account_new_followers" && l["app"] == "news")
+        .map(|s| s.2)
+        .sum();
+    assert!(total8 > 0.0);
+    assert_eq!(published, total8);
+    for api in [
+        "user_summary",
+        "daily_visit_trend",
+        "visit_page",
+        "visit_distribution",
+        "daily_retention",
+    ] {
+        let app = if api == "user_summary" {
+            "news"
+        } else {
+            "shop"
+        };
+        assert_eq!(
+            m.must("wechat_exporter_data_ready", &[("app", app), ("api", api)]),
+            0.0,
+            "{api}"
+        );
+    }
+    assert_eq!(
+        m.get(
+            "wechat_miniprogram_visitors",
+            &[("app", "shop"), ("period", "daily")]
+        ),
+        h.sim
+            .visit_trend(MP_APPID, DateRange::day(d8), Period::Daily)
+            .visit_uv
+    );
+}

@@ -237,3 +237,39 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing behind.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn exporter_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wechat-exporter")
+}
+
+/// Waits until `url` answers 200, or panics after `secs`.
+pub async fn wait_ok(url: &str, secs: u64) {
+    let client = reqwest::Client::new();
+    for _ in 0..secs * 10 {
+        if let Ok(r) = client.get(url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not answer 200 within {secs}s");
+}
