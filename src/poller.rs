@@ -372,6 +372,10 @@ impl Poller {
                 .collect()
         };
         let mut tried_fallback = Vec::new();
+        // poll_success says how this round's calls went: any failure is 0;
+        // "not ready" is not a failure.
+        let called = !work.is_empty();
+        let mut failed = false;
         while let Some(target) = work.pop_front() {
             let result = app.client.call(api, target.range).await;
             let mut st = app.lock();
@@ -400,43 +404,22 @@ impl Poller {
             let Some(s) = st.apis.get_mut(&api) else {
                 return Flow::Continue;
             };
+            let mut not_ready = false;
             match outcome {
                 Ok(Collected::Samples(samples)) => {
                     s.results.push(Fetched { target, samples });
                     s.retry_at.remove(&target);
                     s.last_success = Some(now);
-                    s.poll_success = Some(true);
                     s.last_error = None;
                     st.hard_failures = 0;
                     debug!(app = %app_name, api = api.label(), period = ?target.range, "fetched");
                 }
-                Ok(Collected::NotReady) => {
-                    self.not_ready(s, &target, now, release_hour);
-                    if !s.has_slot(target.slot) {
-                        // Nothing to show yet (first start): the previous
-                        // period is released, show that meanwhile.
-                        if let Some(fb) = fallback_plan.iter().find(|f| f.slot == target.slot) {
-                            if !tried_fallback.contains(fb) && due(s, fb, now, 0.0) {
-                                tried_fallback.push(*fb);
-                                work.push_back(*fb);
-                            }
-                        }
-                    }
-                }
-                Err(e) if e.class() == ErrorClass::NotReady => {
-                    self.not_ready(s, &target, now, release_hour);
-                    if !s.has_slot(target.slot) {
-                        if let Some(fb) = fallback_plan.iter().find(|f| f.slot == target.slot) {
-                            if !tried_fallback.contains(fb) && due(s, fb, now, 0.0) {
-                                tried_fallback.push(*fb);
-                                work.push_back(*fb);
-                            }
-                        }
-                    }
-                }
+                Ok(Collected::NotReady) => not_ready = true,
+                Err(e) if e.class() == ErrorClass::NotReady => not_ready = true,
                 Err(e) => {
                     let class = e.class();
                     let msg = e.to_string();
+                    failed = true;
                     s.poll_success = Some(false);
                     s.last_error = Some(msg.clone());
                     st.last_error = Some(format!("{}: {msg}", api.label()));
@@ -450,24 +433,32 @@ impl Poller {
                     }
                 }
             }
+            if not_ready {
+                let Some(s) = st.apis.get_mut(&api) else {
+                    return Flow::Continue;
+                };
+                schedule_retry(s, &target, now, release_hour);
+                if !s.has_slot(target.slot) {
+                    // Nothing to show yet (first start): the previous period
+                    // is released, show that meanwhile.
+                    if let Some(fb) = fallback_plan.iter().find(|f| f.slot == target.slot) {
+                        if !tried_fallback.contains(fb) && due(s, fb, now, 0.0) {
+                            tried_fallback.push(*fb);
+                            work.push_back(*fb);
+                        }
+                    }
+                }
+            }
         }
         let mut st = app.lock();
         if let Some(s) = st.apis.get_mut(&api) {
             s.prune(&plan);
             s.data_ready = plan.iter().all(|t| s.has(t));
+            if called && !failed {
+                s.poll_success = Some(true);
+            }
         }
         Flow::Continue
-    }
-
-    fn not_ready(&self, s: &mut ApiState, target: &Target, now: DateTime<Utc>, release_hour: f64) {
-        let attempts = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
-        let delay = NOT_READY_DELAYS_MIN[(attempts as usize).min(NOT_READY_DELAYS_MIN.len() - 1)];
-        let next = (now + Duration::minutes(delay)).max(release_time(target, release_hour));
-        s.retry_at.insert(*target, (next, attempts + 1));
-        // Not ready is not a failure: say so in poll_success.
-        if s.poll_success != Some(false) || s.retry_at.len() == 1 {
-            s.poll_success = Some(true);
-        }
     }
 
     fn on_failure(
@@ -551,6 +542,15 @@ impl Poller {
     pub fn ready(&self) -> bool {
         self.apps.load().iter().all(|a| a.lock().polled_once)
     }
+}
+
+/// After a "not ready": ask again after 15, 30, then every 60 minutes, and
+/// never before the period's usual release time.
+fn schedule_retry(s: &mut ApiState, target: &Target, now: DateTime<Utc>, release_hour: f64) {
+    let attempts = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
+    let delay = NOT_READY_DELAYS_MIN[(attempts as usize).min(NOT_READY_DELAYS_MIN.len() - 1)];
+    let next = (now + Duration::minutes(delay)).max(release_time(target, release_hour));
+    s.retry_at.insert(*target, (next, attempts + 1));
 }
 
 /// Whether `t` should be asked for at `now`.

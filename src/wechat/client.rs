@@ -12,7 +12,7 @@ use crate::error::{ApiError, ErrorClass};
 use crate::secret::{redact_url, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::api::Api;
-use crate::wechat::token::{scrub, transport_error, TokenProvider};
+use crate::wechat::token::{scrub, send_for_body, TokenProvider};
 use crate::wechat::types::ErrorBody;
 use rand::Rng;
 use std::sync::Arc;
@@ -179,24 +179,7 @@ impl AppClient {
             token.expose()
         );
         let safe_url = redact_url(&url);
-        let resp = self
-            .http
-            .post(&url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| transport_error(e, &safe_url))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(ApiError::Http {
-                status: status.as_u16(),
-                url: safe_url,
-            });
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(e, &safe_url))?;
+        let bytes = send_for_body(self.http.post(&url).json(body), &safe_url).await?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
                 url: safe_url.clone(),

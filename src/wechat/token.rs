@@ -301,21 +301,7 @@ impl TokenProvider {
             }
         };
         let safe_url = redact_url(&url);
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| transport_error(e, &safe_url))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(ApiError::Http {
-                status: status.as_u16(),
-                url: safe_url,
-            });
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(e, &safe_url))?;
+        let bytes = send_for_body(req, &safe_url).await?;
         let err: ErrorBody = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
             url: safe_url.clone(),
             reason: e.to_string(),
@@ -333,6 +319,23 @@ impl TokenProvider {
         })?;
         Ok((Secret::new(t.access_token), t.expires_in))
     }
+}
+
+/// Sends `req` and returns the body of a 2xx answer. `safe_url` is the
+/// redacted URL that errors carry; reqwest's own URL never escapes.
+pub(crate) async fn send_for_body(
+    req: reqwest::RequestBuilder,
+    safe_url: &str,
+) -> Result<bytes::Bytes, ApiError> {
+    let resp = req.send().await.map_err(|e| transport_error(e, safe_url))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(ApiError::Http {
+            status: status.as_u16(),
+            url: safe_url.to_string(),
+        });
+    }
+    resp.bytes().await.map_err(|e| transport_error(e, safe_url))
 }
 
 /// A reqwest error as ours, with reqwest's own (unredacted) URL stripped.
