@@ -131,7 +131,9 @@ impl AppClient {
                         token = Some(self.tokens.renew_after_rejection(&current).await?);
                     }
                     ErrorClass::Transient if attempt < self.retry.attempts => {
-                        tokio::time::sleep(self.retry.delay(attempt - 1)).await;
+                        let delay = self.retry.delay(attempt - 1);
+                        tracing::debug!(app = %self.app, api = api.label(), attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+                        tokio::time::sleep(delay).await;
                     }
                     _ => return Err(e),
                 },
