@@ -411,7 +411,7 @@ impl Poller {
                     debug!(app = %app_name, api = api.label(), period = ?target.range, "fetched");
                 }
                 Ok(Collected::NotReady) => {
-                    self.not_ready(s, &target, now, release_hour);
+                    self.not_ready(&app_name, api, s, &target, now, release_hour);
                     if !s.has_slot(target.slot) {
                         // Nothing to show yet (first start): the previous
                         // period is released, show that meanwhile.
@@ -424,7 +424,7 @@ impl Poller {
                     }
                 }
                 Err(e) if e.class() == ErrorClass::NotReady => {
-                    self.not_ready(s, &target, now, release_hour);
+                    self.not_ready(&app_name, api, s, &target, now, release_hour);
                     if !s.has_slot(target.slot) {
                         if let Some(fb) = fallback_plan.iter().find(|f| f.slot == target.slot) {
                             if !tried_fallback.contains(fb) && due(s, fb, now, 0.0) {
@@ -459,11 +459,27 @@ impl Poller {
         Flow::Continue
     }
 
-    fn not_ready(&self, s: &mut ApiState, target: &Target, now: DateTime<Utc>, release_hour: f64) {
+    fn not_ready(
+        &self,
+        app: &str,
+        api: Api,
+        s: &mut ApiState,
+        target: &Target,
+        now: DateTime<Utc>,
+        release_hour: f64,
+    ) {
         let attempts = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
         let delay = NOT_READY_DELAYS_MIN[(attempts as usize).min(NOT_READY_DELAYS_MIN.len() - 1)];
         let next = (now + Duration::minutes(delay)).max(release_time(target, release_hour));
         s.retry_at.insert(*target, (next, attempts + 1));
+        debug!(
+            app,
+            api = api.label(),
+            period = ?target.range,
+            retry_at = %next.to_rfc3339(),
+            advice = ErrorClass::NotReady.advice(),
+            "data not ready"
+        );
         // Not ready is not a failure: say so in poll_success.
         if s.poll_success != Some(false) || s.retry_at.len() == 1 {
             s.poll_success = Some(true);
