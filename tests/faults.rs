@@ -7,12 +7,13 @@
 //! once the fault clears (after the backoff or pause it chose).
 
 mod common;
+mod support;
 
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use tracing::instrument::WithSubscriber;
+use std::sync::Arc;
+use support::logged;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
 use wechat_exporter::error::ErrorClass;
@@ -26,45 +27,6 @@ const T0: &str = "2025-08-31T03:00:00Z";
 /// Monday 1 September 2025, 11:00 Beijing: a new day, week and month are
 /// due for every API at once.
 const T1: &str = "2025-09-01T03:00:00Z";
-
-/// Log lines written by the code under test, at debug level.
-#[derive(Clone, Default)]
-pub struct LogBuf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuf {
-    type Writer = LogBuf;
-    fn make_writer(&'a self) -> LogBuf {
-        self.clone()
-    }
-}
-
-impl LogBuf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Runs `fut` with a debug-level subscriber writing into a fresh buffer.
-async fn logged<F: std::future::Future>(fut: F) -> (F::Output, String) {
-    let buf = LogBuf::default();
-    let sub = tracing_subscriber::fmt()
-        .with_writer(buf.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let out = fut.with_subscriber(sub).await;
-    (out, buf.text())
-}
 
 /// A simulator and poller with tokens that outlive the test (so a revoked
 /// token really is the one the exporter holds) and a chosen timeout.
