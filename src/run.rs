@@ -142,22 +142,11 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         });
     }
     if let Some(s) = storage.clone() {
-        let poller = poller.clone();
-        let mut rx = shutdown_rx.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-                    _ = rx.changed() => {}
-                }
-                if let Err(e) = s.save(&poller) {
-                    warn!(error = %e, "cannot save state");
-                }
-                if *rx.borrow() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(s.save_periodically(
+            poller.clone(),
+            crate::storage::SAVE_EVERY,
+            shutdown_rx.clone(),
+        ));
     }
 
     let app = http_server::router(http_server::AppState {
