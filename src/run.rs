@@ -115,14 +115,18 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         let flags = flags.clone();
         Arc::new(move || match load_config(&path, &flags) {
             Ok(cfg) => {
-                poller.apply_config(&cfg);
+                // Recorded first: apply_config publishes the snapshot.
                 metrics.config_loaded(true);
+                poller.apply_config(&cfg);
                 wake.notify_one();
                 info!(apps = cfg.apps.len(), "configuration reloaded");
                 Ok(())
             }
             Err(e) => {
                 metrics.config_loaded(false);
+                // Scrapes read the snapshot: render it now, not at the
+                // next round (up to poll.interval away).
+                poller.publish(true);
                 error!(error = %e, "configuration reload refused; keeping the running configuration");
                 Err(e.to_string())
             }
