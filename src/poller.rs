@@ -438,6 +438,14 @@ impl Poller {
                     return Flow::Continue;
                 };
                 schedule_retry(s, &target, now, release_hour);
+                debug!(
+                    app = %app_name,
+                    api = api.label(),
+                    period = ?target.range,
+                    retry_at = ?s.retry_at.get(&target).map(|(t, _)| t.to_rfc3339()),
+                    advice = ErrorClass::NotReady.advice(),
+                    "data not ready"
+                );
                 if !s.has_slot(target.slot) {
                     // Nothing to show yet (first start): the previous period
                     // is released, show that meanwhile.

@@ -115,14 +115,18 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         let flags = flags.clone();
         Arc::new(move || match load_config(&path, &flags) {
             Ok(cfg) => {
-                poller.apply_config(&cfg);
+                // Recorded first: apply_config publishes the snapshot.
                 metrics.config_loaded(true);
+                poller.apply_config(&cfg);
                 wake.notify_one();
                 info!(apps = cfg.apps.len(), "configuration reloaded");
                 Ok(())
             }
             Err(e) => {
                 metrics.config_loaded(false);
+                // Scrapes read the snapshot: render it now, not at the
+                // next round (up to poll.interval away).
+                poller.publish(true);
                 error!(error = %e, "configuration reload refused; keeping the running configuration");
                 Err(e.to_string())
             }
@@ -142,22 +146,11 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         });
     }
     if let Some(s) = storage.clone() {
-        let poller = poller.clone();
-        let mut rx = shutdown_rx.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-                    _ = rx.changed() => {}
-                }
-                if let Err(e) = s.save(&poller) {
-                    warn!(error = %e, "cannot save state");
-                }
-                if *rx.borrow() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(s.save_periodically(
+            poller.clone(),
+            crate::storage::SAVE_EVERY,
+            shutdown_rx.clone(),
+        ));
     }
 
     let app = http_server::router(http_server::AppState {

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// How often a running exporter saves its state (and once at shutdown).
+pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 const FORMAT: &str = "wechat-exporter-state";
 const VERSION: u32 = 1;
 
@@ -93,6 +96,29 @@ impl Storage {
             apps,
         };
         write_atomic(&self.path(), &serde_json::to_vec(&file).unwrap_or_default())
+    }
+}
+
+impl Storage {
+    /// Saves every `every` until `shutdown` turns true; then once more.
+    pub async fn save_periodically(
+        self,
+        poller: std::sync::Arc<Poller>,
+        every: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+            if let Err(e) = self.save(&poller) {
+                tracing::warn!(error = %e, "cannot save state");
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
     }
 }
 

@@ -1,0 +1,437 @@
+//! The fault matrix: every simulator fault (latency past the client timeout,
+//! HTTP 500, dropped connections, malformed JSON, -1 bursts, revoked and
+//! rejected tokens, 45009, 40164, 61503 all day) against every API, one API
+//! at a time through `only_path`. For each: no panic, the last good values
+//! stay published, `poll_success` says what happened, the errcode is
+//! counted, a log line gives advice, and the exporter recovers by itself
+//! once the fault clears (after the backoff or pause it chose).
+
+mod common;
+mod support;
+
+use chrono::{DateTime, Duration, Utc};
+use common::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use support::logged;
+use wechat_exporter::clock::Clock;
+use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
+use wechat_exporter::error::ErrorClass;
+use wechat_exporter::poller::Poller;
+use wechat_exporter::self_metrics::SelfMetrics;
+use wechat_exporter::simulator::{Faults, SimConfig, Simulator};
+use wechat_exporter::wechat::api::{Api, AppKind};
+
+/// Sunday 31 August 2025, 11:00 Beijing: everything up to 30 August is out.
+const T0: &str = "2025-08-31T03:00:00Z";
+/// Monday 1 September 2025, 11:00 Beijing: a new day, week and month are
+/// due for every API at once.
+const T1: &str = "2025-09-01T03:00:00Z";
+
+/// A simulator and poller with tokens that outlive the test (so a revoked
+/// token really is the one the exporter holds) and a chosen timeout.
+async fn harness(start: &str, apps: Vec<AppConfig>, timeout: std::time::Duration) -> Harness {
+    let clock = Clock::manual(utc(start));
+    let sim = Simulator::new(SimConfig {
+        seed: 7,
+        clock: clock.clone(),
+        release_hour: 10.0,
+        token_ttl: std::time::Duration::from_secs(7 * 86400),
+        apps: sim_apps(),
+        ..SimConfig::default()
+    });
+    let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
+    let config = Config {
+        wechat: WechatSettings {
+            api_url: server.url(),
+            timeout,
+            retry_delay: std::time::Duration::from_millis(5),
+            ..WechatSettings::default()
+        },
+        poll: PollSettings::default(),
+        apps,
+    };
+    let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
+    Harness {
+        clock,
+        sim,
+        server,
+        poller,
+        config,
+    }
+}
+
+/// The app polling only `api`.
+fn app_for(api: Api) -> (AppConfig, &'static str, &'static str) {
+    let (mut app, appid) = match api.app_kind() {
+        AppKind::Miniprogram => (mp_app("shop"), MP_APPID),
+        AppKind::OfficialAccount => (oa_app("news"), OA_APPID),
+    };
+    app.apis = Some(vec![api]);
+    let name = if appid == MP_APPID { "shop" } else { "news" };
+    (app, name, appid)
+}
+
+/// The data samples (everything but the exporter's own series).
+fn data(m: &Exposition) -> BTreeMap<String, f64> {
+    m.samples
+        .iter()
+        .filter(|(n, _, _)| !n.starts_with("wechat_exporter_"))
+        .map(|(n, l, v)| (format!("{n}{l:?}"), *v))
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    Latency,
+    Http500,
+    Drop,
+    Malformed,
+    Busy,
+    Revoked,
+    TokenRejected,
+    Quota,
+    IpWhitelist,
+    NotReadyAllDay,
+}
+
+impl Fault {
+    /// The `errcode` label the failure is counted under.
+    fn errcode(self) -> &'static str {
+        match self {
+            Fault::Latency => "timeout",
+            Fault::Http500 | Fault::Drop => "http",
+            Fault::Malformed => "decode",
+            Fault::Busy => "-1",
+            Fault::Revoked | Fault::TokenRejected => "40001",
+            Fault::Quota => "45009",
+            Fault::IpWhitelist => "40164",
+            Fault::NotReadyAllDay => "61503",
+        }
+    }
+
+    /// The fault plan for `path`; counted faults hit every attempt (3).
+    fn plan(self, path: &str) -> Faults {
+        let only_path = Some(path.to_string());
+        let f = Faults {
+            only_path,
+            ..Faults::default()
+        };
+        match self {
+            Fault::Latency => Faults {
+                latency: Some(std::time::Duration::from_millis(1000)),
+                ..f
+            },
+            Fault::Http500 => Faults { http_500: 3, ..f },
+            Fault::Drop => Faults {
+                drop_connections: 3,
+                ..f
+            },
+            Fault::Malformed => Faults {
+                malformed_json: 3,
+                ..f
+            },
+            Fault::Busy => Faults { busy: 3, ..f },
+            Fault::Revoked => f,
+            Fault::TokenRejected => Faults {
+                always_errcode: Some(40001),
+                ..f
+            },
+            Fault::Quota => Faults {
+                always_errcode: Some(45009),
+                ..f
+            },
+            Fault::IpWhitelist => Faults {
+                errcode: Some((40164, 1)),
+                ..f
+            },
+            Fault::NotReadyAllDay => Faults {
+                always_errcode: Some(61503),
+                ..f
+            },
+        }
+    }
+}
+
+/// The whole scenario for one fault and one API; returns a summary line.
+async fn scenario(fault: Fault, api: Api) -> String {
+    let (app, name, appid) = app_for(api);
+    let timeout = if fault == Fault::Latency {
+        std::time::Duration::from_millis(300)
+    } else {
+        std::time::Duration::from_secs(2)
+    };
+    let h = harness(T0, vec![app], timeout).await;
+    let sel = [("app", name), ("api", api.label())];
+    let ctx = format!("{fault:?} on {}", api.label());
+
+    // A good first poll.
+    let m0 = h.poll_at(T0).await;
+    assert_eq!(m0.must("wechat_exporter_poll_success", &sel), 1.0, "{ctx}");
+    assert_eq!(m0.must("wechat_exporter_data_ready", &sel), 1.0, "{ctx}");
+    let d0 = data(&m0);
+    assert!(d0.len() > 1, "{ctx}: some data at first");
+    let date0 = m0.must("wechat_data_date_timestamp_seconds", &sel);
+
+    // The fault, at a time when a new period is due.
+    h.clock.set(utc(T1));
+    h.sim.set_faults(fault.plan(api.path()));
+    if fault == Fault::Revoked {
+        h.sim.revoke_tokens(appid);
+    }
+    let seen = h.sim.requests().len();
+    let ((), logs) = logged(h.poller.poll_once()).await;
+    let m1 = h.metrics();
+    let reqs: Vec<_> = h.sim.requests()[seen..].to_vec();
+    let errors = m1
+        .get(
+            "wechat_exporter_api_request_errors_total",
+            &[
+                ("app", name),
+                ("api", api.label()),
+                ("errcode", fault.errcode()),
+            ],
+        )
+        .unwrap_or(0.0);
+    assert!(errors >= 1.0, "{ctx}: errcode {} counted", fault.errcode());
+    let stable_calls = reqs
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/stable_token")
+        .count();
+    assert!(
+        h.sim.requests().iter().all(|r| r.path != "/cgi-bin/token"),
+        "{ctx}: legacy token endpoint called"
+    );
+
+    match fault {
+        Fault::Revoked => {
+            // One renewal, one retry, and the call succeeds.
+            assert_eq!(stable_calls, 1, "{ctx}: one renewal");
+            assert_eq!(errors, 1.0, "{ctx}: one rejection");
+            assert_eq!(m1.must("wechat_exporter_poll_success", &sel), 1.0, "{ctx}");
+            assert_eq!(m1.must("wechat_exporter_data_ready", &sel), 1.0, "{ctx}");
+            assert!(m1.must("wechat_data_date_timestamp_seconds", &sel) > date0);
+            return format!("{ctx}: renewed once, fresh data");
+        }
+        Fault::NotReadyAllDay => {
+            assert_eq!(
+                m1.must("wechat_exporter_poll_success", &sel),
+                1.0,
+                "{ctx}: not ready is not a failure"
+            );
+            assert_eq!(m1.must("wechat_exporter_data_ready", &sel), 0.0, "{ctx}");
+            assert_eq!(data(&m1), d0, "{ctx}: last good values stay");
+            let line = logs
+                .lines()
+                .find(|l| l.contains("data not ready") && l.contains(api.label()))
+                .unwrap_or_else(|| panic!("{ctx}: no log line in:\n{logs}"));
+            assert!(
+                line.contains(ErrorClass::NotReady.advice()),
+                "{ctx}: {line}"
+            );
+        }
+        _ => {
+            assert_eq!(m1.must("wechat_exporter_poll_success", &sel), 0.0, "{ctx}");
+            assert_eq!(data(&m1), d0, "{ctx}: last good values stay");
+            let code = fault.errcode();
+            let advice = match code.parse::<i64>() {
+                Ok(c) => ErrorClass::of_errcode(c).advice(),
+                Err(_) => ErrorClass::Transient.advice(),
+            };
+            let line = logs
+                .lines()
+                .find(|l| l.contains("poll failed") && l.contains(api.label()))
+                .unwrap_or_else(|| panic!("{ctx}: no failure log line in:\n{logs}"));
+            assert!(line.contains(advice), "{ctx}: advice in {line}");
+            assert!(line.contains(&format!("errcode={code}")), "{ctx}: {line}");
+        }
+    }
+    if fault == Fault::TokenRejected {
+        // One renewal (normal mode hands back the same token, so one forced
+        // refresh) and one retry: two data calls, no loop.
+        let data_calls = reqs.iter().filter(|r| r.path == api.path()).count();
+        assert_eq!(data_calls, 2, "{ctx}: one retry");
+        assert!(stable_calls <= 2, "{ctx}: {stable_calls} token calls");
+        assert_eq!(errors, 2.0, "{ctx}");
+    }
+
+    // Recovery, by itself, at the first time the exporter should try again.
+    let retry_at = match fault {
+        Fault::Quota => {
+            let st = h.poller.apps()[0].lock().paused_until;
+            assert_eq!(
+                st,
+                Some(utc("2025-09-01T16:00:00Z")),
+                "{ctx}: paused until Beijing midnight"
+            );
+            // Still paused later that day: not a single call.
+            let before = h.data_calls();
+            h.sim.set_faults(Faults::default());
+            let m = h.poll_at("2025-09-01T10:00:00Z").await;
+            assert_eq!(h.data_calls(), before, "{ctx}: paused");
+            assert_eq!(
+                m.must("wechat_exporter_app_paused", &[("app", name)]),
+                1.0,
+                "{ctx}"
+            );
+            assert_eq!(data(&m), d0, "{ctx}: values kept while paused");
+            // Past midnight and the release hour.
+            "2025-09-02T02:30:00Z"
+        }
+        Fault::IpWhitelist => {
+            let before = h.data_calls();
+            h.poll_at("2025-09-01T03:30:00Z").await;
+            assert_eq!(h.data_calls(), before, "{ctx}: paused for an hour");
+            "2025-09-01T04:01:00Z"
+        }
+        Fault::NotReadyAllDay => {
+            h.sim.set_faults(Faults::default());
+            "2025-09-01T03:16:00Z"
+        }
+        _ => {
+            h.sim.set_faults(Faults::default());
+            "2025-09-01T03:30:00Z"
+        }
+    };
+    let m2 = h.poll_at(retry_at).await;
+    assert_eq!(m2.must("wechat_exporter_poll_success", &sel), 1.0, "{ctx}");
+    assert_eq!(m2.must("wechat_exporter_data_ready", &sel), 1.0, "{ctx}");
+    let date2 = m2.must("wechat_data_date_timestamp_seconds", &sel);
+    assert!(date2 > date0, "{ctx}: fresh data after recovery");
+    assert_ne!(data(&m2), d0, "{ctx}: values changed");
+    format!("{ctx}: {errors} errors, recovered at {retry_at}")
+}
+
+/// Runs `fault` against every API concurrently.
+async fn matrix(fault: Fault) {
+    let started = std::time::Instant::now();
+    let results = futures::future::join_all(Api::ALL.map(|api| scenario(fault, api))).await;
+    assert_eq!(results.len(), Api::ALL.len());
+    eprintln!(
+        "{fault:?}: {} APIs in {:?}\n{}",
+        results.len(),
+        started.elapsed(),
+        results.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_past_the_timeout() {
+    matrix(Fault::Latency).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_500() {
+    matrix(Fault::Http500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connections() {
+    matrix(Fault::Drop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json() {
+    matrix(Fault::Malformed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_bursts() {
+    matrix(Fault::Busy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_tokens_are_renewed_once() {
+    matrix(Fault::Revoked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_tokens_get_one_retry_no_loop() {
+    matrix(Fault::TokenRejected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_quota_pauses_until_beijing_midnight() {
+    matrix(Fault::Quota).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_whitelist_pauses_an_hour() {
+    matrix(Fault::IpWhitelist).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_all_day_is_not_a_failure() {
+    matrix(Fault::NotReadyAllDay).await;
+}
+
+/// A -1 burst shorter than the retry budget never reaches the poller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_busy_burst_is_retried_within_the_call() {
+    let (app, name, _) = app_for(Api::DailyVisitTrend);
+    let h = harness(T0, vec![app], std::time::Duration::from_secs(2)).await;
+    h.sim.set_faults(Faults {
+        busy: 2,
+        only_path: Some(Api::DailyVisitTrend.path().to_string()),
+        ..Faults::default()
+    });
+    let m = h.poll_at(T0).await;
+    let sel = [("app", name), ("api", "daily_visit_trend")];
+    assert_eq!(m.must("wechat_exporter_poll_success", &sel), 1.0);
+    assert_eq!(
+        m.must(
+            "wechat_exporter_api_request_errors_total",
+            &[
+                ("app", name),
+                ("api", "daily_visit_trend"),
+                ("errcode", "-1")
+            ]
+        ),
+        2.0
+    );
+}
+
+/// Faults at the token endpoint: the data already published stays, the
+/// round ends, and the next round recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_failures() {
+    for fault in [Fault::Http500, Fault::Drop, Fault::Malformed, Fault::Busy] {
+        let h = harness(
+            T0,
+            vec![mp_app("shop"), oa_app("news")],
+            std::time::Duration::from_secs(2),
+        )
+        .await;
+        let m0 = h.poll_at(T0).await;
+        let d0 = data(&m0);
+        // Tokens expire after a week here; 8 days later a new one is needed.
+        let later: DateTime<Utc> = utc(T1) + Duration::days(7);
+        h.clock.set(later);
+        h.sim.set_faults(fault.plan("/cgi-bin/stable_token"));
+        let ((), logs) = logged(h.poller.poll_once()).await;
+        let m1 = h.metrics();
+        assert_eq!(data(&m1), d0, "{fault:?}: values kept");
+        for (app, api) in [("shop", "daily_summary"), ("news", "user_cumulate")] {
+            assert_eq!(
+                m1.must(
+                    "wechat_exporter_poll_success",
+                    &[("app", app), ("api", api)]
+                ),
+                0.0,
+                "{fault:?} {app}"
+            );
+        }
+        assert!(logs.contains("poll failed"), "{fault:?}: {logs}");
+        h.sim.set_faults(Faults::default());
+        let m2 = h.poll_at("2025-09-08T04:00:00Z").await;
+        assert_eq!(
+            m2.must(
+                "wechat_exporter_poll_success",
+                &[("app", "shop"), ("api", "daily_summary")]
+            ),
+            1.0,
+            "{fault:?} recovers"
+        );
+        assert_ne!(data(&m2), d0);
+    }
+}
