@@ -391,8 +391,34 @@ async fn short_busy_burst_is_retried_within_the_call() {
     );
 }
 
-/// Faults at the token endpoint: the data already published stays, the
-/// round ends, and the next round recovers.
+/// A one-off failure of the token endpoint is retried within the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_token_endpoint_failure_is_retried_within_the_call() {
+    let h = harness(T0, vec![mp_app("shop")], std::time::Duration::from_secs(2)).await;
+    h.sim.set_faults(Faults {
+        busy: 1,
+        only_path: Some("/cgi-bin/stable_token".to_string()),
+        ..Faults::default()
+    });
+    let m = h.poll_at(T0).await;
+    assert_eq!(
+        m.must(
+            "wechat_exporter_poll_success",
+            &[("app", "shop"), ("api", "daily_summary")]
+        ),
+        1.0
+    );
+    let token_calls = h
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/stable_token")
+        .count();
+    assert_eq!(token_calls, 2, "one busy answer, one retry");
+}
+
+/// Faults at the token endpoint that outlast the retries: the data already
+/// published stays, the round ends, and the next round recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_endpoint_failures() {
     for fault in [Fault::Http500, Fault::Drop, Fault::Malformed, Fault::Busy] {
@@ -407,7 +433,14 @@ async fn token_endpoint_failures() {
         // Tokens expire after a week here; 8 days later a new one is needed.
         let later: DateTime<Utc> = utc(T1) + Duration::days(7);
         h.clock.set(later);
-        h.sim.set_faults(fault.plan("/cgi-bin/stable_token"));
+        // Token calls are retried like data calls, so the fault must
+        // outlast every app's retry budget to fail the round.
+        let mut plan = fault.plan("/cgi-bin/stable_token");
+        plan.http_500 *= 100;
+        plan.drop_connections *= 100;
+        plan.malformed_json *= 100;
+        plan.busy *= 100;
+        h.sim.set_faults(plan);
         let ((), logs) = logged(h.poller.poll_once()).await;
         let m1 = h.metrics();
         assert_eq!(data(&m1), d0, "{fault:?}: values kept");
