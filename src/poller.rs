@@ -19,6 +19,7 @@ use crate::config::{AppConfig, Config, PollSettings};
 use crate::dates::{beijing_midnight, next_beijing_midnight, DateRange, Period};
 use crate::error::{ApiError, ErrorClass};
 use crate::families::Sample;
+use crate::rate_limit::RateLimiter;
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::{self, SnapshotStore};
 use crate::wechat::api::Api;
@@ -135,6 +136,8 @@ pub struct Poller {
     last_publish: Mutex<Option<std::time::Instant>>,
     /// Labels added to the self-state metrics, e.g. the shard.
     pub extra_labels: Vec<(String, String)>,
+    /// `poll.max_calls_per_minute`, shared by every app's data and token calls.
+    limiter: Arc<RateLimiter>,
 }
 
 impl Poller {
@@ -150,6 +153,7 @@ impl Poller {
             round: tokio::sync::Mutex::new(()),
             last_publish: Mutex::new(None),
             extra_labels: Vec::new(),
+            limiter: Arc::new(RateLimiter::new(config.poll.max_calls_per_minute)),
         });
         p.apply_config(config);
         p
@@ -157,6 +161,11 @@ impl Poller {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The process-wide limiter every WeChat call waits for.
+    pub fn rate_limiter(&self) -> &Arc<RateLimiter> {
+        &self.limiter
     }
 
     pub fn apps(&self) -> Arc<Vec<Arc<AppPoller>>> {
@@ -173,16 +182,19 @@ impl Poller {
                 "token source `legacy` calls /cgi-bin/token, which invalidates the access token every other service of this appid holds; use `stable` unless you know nothing else uses this appid"
             );
         }
-        let tokens = Arc::new(TokenProvider::new(
-            &cfg.name,
-            &cfg.appid,
-            cfg.resolved_secret.clone(),
-            cfg.token.clone(),
-            &wechat.api_url,
-            http.clone(),
-            self.clock.clone(),
-            self.metrics.clone(),
-        ));
+        let tokens = Arc::new(
+            TokenProvider::new(
+                &cfg.name,
+                &cfg.appid,
+                cfg.resolved_secret.clone(),
+                cfg.token.clone(),
+                &wechat.api_url,
+                http.clone(),
+                self.clock.clone(),
+                self.metrics.clone(),
+            )
+            .with_limiter(self.limiter.clone()),
+        );
         let retry = RetryPolicy {
             attempts: wechat.attempts,
             base_delay: wechat.retry_delay,
@@ -196,7 +208,8 @@ impl Poller {
             retry,
             self.metrics.clone(),
             cfg.resolved_secret.clone(),
-        );
+        )
+        .with_limiter(self.limiter.clone());
         let mut state = AppState::default();
         for api in cfg.enabled_apis() {
             state.apis.insert(api, ApiState::default());
@@ -215,6 +228,8 @@ impl Poller {
         let wechat_changed = old_settings.1 != config.wechat;
         self.settings
             .store(Arc::new((config.poll.clone(), config.wechat.clone())));
+        self.limiter
+            .set_per_minute(config.poll.max_calls_per_minute);
         if wechat_changed {
             self.http
                 .store(Arc::new(http_client(config.wechat.timeout)));
