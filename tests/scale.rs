@@ -160,9 +160,11 @@ fn max_in_window(times: &[chrono::DateTime<chrono::Utc>], len: chrono::Duration)
     best
 }
 
-/// The limiter on real time, scaled down: 1,200 calls per minute is one
-/// call every 50 ms, so no second may hold more than 20 calls (21 allows
-/// for loopback jitter between the limiter and the simulator's clock).
+/// The limiter on real time, scaled down: 600 calls per minute is one call
+/// every 100 ms, so no 2-second window of the simulator's log may hold more
+/// than 20 calls. Calls can reach the simulator late (a loaded CI machine)
+/// but never early, so bunching is bounded by the delay: 3 extra calls
+/// tolerate 300 ms of skew; the total duration has no such slack.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_per_minute_hold_on_the_simulators_clock() {
     let sim_apps = generated_apps(4);
@@ -175,7 +177,7 @@ async fn calls_per_minute_hold_on_the_simulators_clock() {
         0.0,
         PollSettings {
             concurrency: 4,
-            max_calls_per_minute: 1200,
+            max_calls_per_minute: 600,
             ..PollSettings::default()
         },
     )
@@ -189,11 +191,12 @@ async fn calls_per_minute_hold_on_the_simulators_clock() {
     let n = at.len();
     assert!(n >= 40, "{n} calls");
     assert_eq!(s.poller.rate_limiter().granted(), n as u64);
-    let worst = max_in_window(&at, chrono::Duration::seconds(1));
-    assert!(worst <= 21, "{worst} calls within one second");
-    // Spread, not bunched: n calls need (n - 1) × 50 ms.
+    let worst = max_in_window(&at, chrono::Duration::seconds(2));
+    eprintln!("{n} calls in {took:?}, at most {worst} in any 2 s");
+    assert!(worst <= 23, "{worst} calls within two seconds");
+    // Spread, not bunched: n calls need (n - 1) × 100 ms.
     assert!(
-        took >= Duration::from_millis(50 * (n as u64 - 1)),
+        took >= Duration::from_millis(100 * (n as u64 - 1)),
         "{n} calls in {took:?}"
     );
 }
