@@ -31,6 +31,9 @@ for t in curl wrk "$NGINX"; do
 done
 
 TMP=$(mktemp -d)
+# nginx workers drop to an unprivileged user when started as root: they
+# must be able to read the saved bytes.
+chmod 755 "$TMP"
 PIDS=()
 cleanup() {
   # Only the processes this script started, by pid.
@@ -65,7 +68,7 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$SIM_PORT/simulat
 
 gen_config() { # n → config path; app i mirrors the simulator's generated app i
   local n=$1 cfg="$TMP/config-$1.yml" i kind appid
-  mkdir -p "$TMP/secrets"
+  mkdir -p -m 700 "$TMP/secrets"
   {
     echo "wechat:"
     echo "  api_url: http://127.0.0.1:$SIM_PORT"
