@@ -71,6 +71,11 @@ pub enum Command {
         /// Beijing hour at which yesterday's data is released.
         #[arg(long = "release-hour", default_value_t = 10.0)]
         release_hour: f64,
+        /// Also serve N generated apps (benchmarks): app i has appid
+        /// `wx` + hex(0x00be0c0000000000 + i) in 16 digits, secret
+        /// `sim-secret-{i}`; even i are Mini Programs, odd i Official Accounts.
+        #[arg(long = "apps", default_value_t = 0)]
+        apps: usize,
         #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
         log_level: LogLevel,
     },

@@ -84,6 +84,10 @@ pub struct PollSettings {
     /// spreading many apps' calls over time.
     #[serde(default, with = "humantime_serde")]
     pub jitter: Duration,
+    /// Calls to WeChat (data, retries and tokens) the whole process makes
+    /// per minute at most, spaced evenly; 0 (the default) = no limit.
+    #[serde(default)]
+    pub max_calls_per_minute: u32,
 }
 
 impl Default for PollSettings {
@@ -93,6 +97,7 @@ impl Default for PollSettings {
             concurrency: default_concurrency(),
             release_hour: default_release_hour(),
             jitter: Duration::ZERO,
+            max_calls_per_minute: 0,
         }
     }
 }

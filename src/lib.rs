@@ -12,6 +12,7 @@ pub mod families;
 pub mod http_server;
 pub mod logging;
 pub mod poller;
+pub mod rate_limit;
 pub mod run;
 pub mod secret;
 pub mod self_metrics;

@@ -23,6 +23,7 @@ fn main() {
                 listen,
                 seed,
                 release_hour,
+                apps,
                 log_level,
             }) => {
                 logging::init(log_level, wechat_exporter::cli::LogFormat::Logfmt);
@@ -33,7 +34,9 @@ fn main() {
                         return 2;
                     }
                 };
-                match wechat_exporter::simulator::run_standalone(addr, seed, release_hour).await {
+                match wechat_exporter::simulator::run_standalone(addr, seed, release_hour, apps)
+                    .await
+                {
                     Ok(()) => 0,
                     Err(e) => {
                         eprintln!("simulator: {e}");

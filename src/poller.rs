@@ -19,6 +19,7 @@ use crate::config::{AppConfig, Config, PollSettings};
 use crate::dates::{beijing_midnight, next_beijing_midnight, DateRange, Period};
 use crate::error::{ApiError, ErrorClass};
 use crate::families::Sample;
+use crate::rate_limit::RateLimiter;
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::{self, SnapshotStore};
 use crate::wechat::api::Api;
@@ -30,6 +31,7 @@ use futures::StreamExt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tracing::{debug, error, warn};
 
@@ -133,8 +135,12 @@ pub struct Poller {
     http: ArcSwap<reqwest::Client>,
     round: tokio::sync::Mutex<()>,
     last_publish: Mutex<Option<std::time::Instant>>,
+    /// How long the last render took, for the publish debounce.
+    last_render_us: AtomicU64,
     /// Labels added to the self-state metrics, e.g. the shard.
     pub extra_labels: Vec<(String, String)>,
+    /// `poll.max_calls_per_minute`, shared by every app's data and token calls.
+    limiter: Arc<RateLimiter>,
 }
 
 impl Poller {
@@ -149,7 +155,9 @@ impl Poller {
             http: ArcSwap::from_pointee(http),
             round: tokio::sync::Mutex::new(()),
             last_publish: Mutex::new(None),
+            last_render_us: AtomicU64::new(0),
             extra_labels: Vec::new(),
+            limiter: Arc::new(RateLimiter::new(config.poll.max_calls_per_minute)),
         });
         p.apply_config(config);
         p
@@ -157,6 +165,11 @@ impl Poller {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The process-wide limiter every WeChat call waits for.
+    pub fn rate_limiter(&self) -> &Arc<RateLimiter> {
+        &self.limiter
     }
 
     pub fn apps(&self) -> Arc<Vec<Arc<AppPoller>>> {
@@ -173,16 +186,19 @@ impl Poller {
                 "token source `legacy` calls /cgi-bin/token, which invalidates the access token every other service of this appid holds; use `stable` unless you know nothing else uses this appid"
             );
         }
-        let tokens = Arc::new(TokenProvider::new(
-            &cfg.name,
-            &cfg.appid,
-            cfg.resolved_secret.clone(),
-            cfg.token.clone(),
-            &wechat.api_url,
-            http.clone(),
-            self.clock.clone(),
-            self.metrics.clone(),
-        ));
+        let tokens = Arc::new(
+            TokenProvider::new(
+                &cfg.name,
+                &cfg.appid,
+                cfg.resolved_secret.clone(),
+                cfg.token.clone(),
+                &wechat.api_url,
+                http.clone(),
+                self.clock.clone(),
+                self.metrics.clone(),
+            )
+            .with_limiter(self.limiter.clone()),
+        );
         let retry = RetryPolicy {
             attempts: wechat.attempts,
             base_delay: wechat.retry_delay,
@@ -196,7 +212,8 @@ impl Poller {
             retry,
             self.metrics.clone(),
             cfg.resolved_secret.clone(),
-        );
+        )
+        .with_limiter(self.limiter.clone());
         let mut state = AppState::default();
         for api in cfg.enabled_apis() {
             state.apis.insert(api, ApiState::default());
@@ -215,6 +232,8 @@ impl Poller {
         let wechat_changed = old_settings.1 != config.wechat;
         self.settings
             .store(Arc::new((config.poll.clone(), config.wechat.clone())));
+        self.limiter
+            .set_per_minute(config.poll.max_calls_per_minute);
         if wechat_changed {
             self.http
                 .store(Arc::new(http_client(config.wechat.timeout)));
@@ -526,15 +545,22 @@ impl Poller {
     }
 
     /// Renders and swaps in a new snapshot. Unforced calls are debounced so
-    /// that a round over many apps does not render once per app.
+    /// that a round over many apps does not render once per app: at least
+    /// 1 s apart, and at least ten times the last render's duration apart,
+    /// so that rendering a large exposition (tens of MB at 1,000 apps)
+    /// mid-round takes at most ~10 % of a core.
     pub fn publish(&self, force: bool) {
         {
             let mut last = self.last_publish.lock().unwrap_or_else(|e| e.into_inner());
-            if !force && last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            let gap = std::time::Duration::from_secs(1).max(
+                std::time::Duration::from_micros(self.last_render_us.load(Ordering::Relaxed)) * 10,
+            );
+            if !force && last.is_some_and(|t| t.elapsed() < gap) {
                 return;
             }
             *last = Some(std::time::Instant::now());
         }
+        let render_started = std::time::Instant::now();
         let apps = self.apps.load_full();
         let snap = snapshot::build(
             &apps,
@@ -544,6 +570,10 @@ impl Poller {
             self.clock.now(),
         );
         self.store.swap(snap);
+        self.last_render_us.store(
+            render_started.elapsed().as_micros().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// True once every app has had its first poll.

@@ -40,6 +40,29 @@ pub fn load_config(path: &std::path::Path, flags: &RunFlags) -> Result<Config, C
     Ok(cfg)
 }
 
+/// The poller of this replica: with `shard`/`total_shards` labels on its
+/// `wechat_exporter_apps` and `poll_duration_seconds` when sharded. Shared
+/// with the shard tests so that they exercise what `run` builds.
+pub fn new_poller(
+    config: &Config,
+    clock: Clock,
+    metrics: Arc<SelfMetrics>,
+    flags: &RunFlags,
+) -> Arc<Poller> {
+    let mut poller = Poller::new(config, clock, metrics);
+    if flags.total_shards > 1 {
+        if let Some(p) = Arc::get_mut(&mut poller) {
+            p.extra_labels = vec![
+                ("shard".into(), flags.shard.to_string()),
+                ("total_shards".into(), flags.total_shards.to_string()),
+            ];
+            // The first snapshot was rendered before the labels existed.
+            p.publish(true);
+        }
+    }
+    poller
+}
+
 pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     if flags.total_shards == 0 || flags.shard >= flags.total_shards {
         return Err(RunError::Usage(format!(
@@ -79,15 +102,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
             }
         };
     metrics.config_loaded(true);
-    let mut poller = Poller::new(&config, clock, metrics.clone());
-    if flags.total_shards > 1 {
-        if let Some(p) = Arc::get_mut(&mut poller) {
-            p.extra_labels = vec![
-                ("shard".into(), flags.shard.to_string()),
-                ("total_shards".into(), flags.total_shards.to_string()),
-            ];
-        }
-    }
+    let poller = new_poller(&config, clock, metrics.clone(), &flags);
     let storage = flags
         .storage_path
         .as_ref()

@@ -60,6 +60,29 @@ pub fn demo_apps() -> Vec<SimApp> {
     ]
 }
 
+/// `n` generated apps for benchmarks and scale tests (`simulate --apps N`):
+/// app `i` (0-based) has appid `wx` + `00be0c0000000000 + i` as 16 hex
+/// digits, secret `sim-secret-{i}`, and is a Mini Program when `i` is even,
+/// an Official Account when odd. Deterministic, so a config can be
+/// generated for them without asking the simulator.
+pub fn generated_apps(n: usize) -> Vec<SimApp> {
+    (0..n)
+        .map(|i| {
+            let kind = if i % 2 == 0 {
+                AppKind::Miniprogram
+            } else {
+                AppKind::OfficialAccount
+            };
+            SimApp::new(generated_appid(i), format!("sim-secret-{i}"), kind)
+        })
+        .collect()
+}
+
+/// The appid of generated app `i` (see [`generated_apps`]).
+pub fn generated_appid(i: usize) -> String {
+    format!("wx{:016x}", 0x00be_0c00_0000_0000u64 + i as u64)
+}
+
 /// One simulated WeChat app.
 #[derive(Clone, Debug)]
 pub struct SimApp {
@@ -350,16 +373,21 @@ impl Drop for SimServer {
     }
 }
 
-/// `wechat-exporter simulate --listen ADDR`: demo apps, system clock,
-/// serves until ctrl-c.
+/// `wechat-exporter simulate --listen ADDR [--apps N]`: demo apps plus `apps`
+/// generated ones (see [`generated_apps`]), system clock, serves until
+/// ctrl-c.
 pub async fn run_standalone(
     listen: SocketAddr,
     seed: u64,
     release_hour: f64,
+    apps: usize,
 ) -> anyhow::Result<()> {
+    let mut all = demo_apps();
+    all.extend(generated_apps(apps));
     let sim = Simulator::new(SimConfig {
         seed,
         release_hour,
+        apps: all,
         ..SimConfig::default()
     });
     let server = sim.spawn(&listen.to_string()).await?;
@@ -373,6 +401,7 @@ pub async fn run_standalone(
         official_account_secret = DEMO_OFFICIAL_ACCOUNT_SECRET,
         seed,
         release_hour,
+        generated_apps = apps,
         "WeChat API simulator listening"
     );
     tokio::signal::ctrl_c().await?;

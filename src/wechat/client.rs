@@ -9,6 +9,7 @@
 
 use crate::dates::DateRange;
 use crate::error::{ApiError, ErrorClass};
+use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::api::Api;
@@ -68,6 +69,7 @@ pub struct AppClient {
     retry: RetryPolicy,
     metrics: Arc<SelfMetrics>,
     secret: Secret,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppClient {
@@ -88,7 +90,15 @@ impl AppClient {
             retry,
             metrics,
             secret,
+            limiter: None,
         }
+    }
+
+    /// Makes every attempt (retries included) wait for the process-wide
+    /// `poll.max_calls_per_minute` limiter.
+    pub fn with_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 
     pub fn tokens(&self) -> &TokenProvider {
@@ -147,6 +157,9 @@ impl AppClient {
         token: &Secret,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, ApiError> {
+        if let Some(l) = &self.limiter {
+            l.acquire().await;
+        }
         let label = api.label();
         self.metrics
             .api_requests

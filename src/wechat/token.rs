@@ -15,6 +15,7 @@
 use crate::clock::Clock;
 use crate::dates::beijing_date;
 use crate::error::ApiError;
+use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::types::{ErrorBody, TokenResponse};
@@ -70,6 +71,7 @@ pub struct TokenProvider {
     clock: Clock,
     metrics: Arc<SelfMetrics>,
     state: Mutex<State>,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl TokenProvider {
@@ -99,7 +101,15 @@ impl TokenProvider {
                 last_force: None,
                 forces_today: (None, 0),
             }),
+            limiter: None,
         }
+    }
+
+    /// Makes every token call wait for the process-wide
+    /// `poll.max_calls_per_minute` limiter (token calls count at WeChat too).
+    pub fn with_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 
     pub fn source(&self) -> &TokenSourceConfig {
@@ -258,6 +268,9 @@ impl TokenProvider {
 
     /// One call to WeChat's token endpoint.
     async fn fetch(&self, force_refresh: bool) -> Result<(Secret, f64), ApiError> {
+        if let Some(l) = &self.limiter {
+            l.acquire().await;
+        }
         self.metrics
             .api_requests
             .with_label_values(&[&self.app, "token"])

@@ -1,0 +1,117 @@
+//! WeChat calls per app per simulated day, against the floor of one call
+//! per distinct (API, period) with new data.
+//!
+//! Runs the real poller against the in-process simulator on a manual clock
+//! over `BENCH_DAYS` (default 14) days from Monday 20 January 2025 (so a
+//! Monday and a 1st are crossed) with `BENCH_APPS` (default 40, half Mini
+//! Programs, half Official Accounts) apps, polling twice a day like
+//! `tests/exporter.rs`. Prints one `RESULT` line that `benches/run.sh`
+//! collects. Run alone with `cargo bench --bench calls_per_day`.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use std::sync::Arc;
+use wechat_exporter::clock::Clock;
+use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
+use wechat_exporter::poller::Poller;
+use wechat_exporter::secret::Secret;
+use wechat_exporter::self_metrics::SelfMetrics;
+use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
+use wechat_exporter::wechat::api::AppKind;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Datacube calls a perfect poller makes on Beijing day `today` for one app.
+fn floor(kind: AppKind, today: chrono::NaiveDate) -> usize {
+    match kind {
+        // summary, daily trend, distribution, page, 10 daily retention
+        // offsets, 3 portrait windows; weekly trend + 5 weekly offsets on
+        // Mondays; monthly trend + 2 monthly offsets on the 1st.
+        AppKind::Miniprogram => {
+            let mut n = 1 + 1 + 1 + 1 + 10 + 3;
+            if today.weekday() == chrono::Weekday::Mon {
+                n += 6;
+            }
+            if today.day() == 1 {
+                n += 3;
+            }
+            n
+        }
+        AppKind::OfficialAccount => 2,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n_apps = env_usize("BENCH_APPS", 40);
+    let days = env_usize("BENCH_DAYS", 14) as i64;
+    let start: DateTime<Utc> = "2025-01-20T03:00:00Z".parse().expect("valid time");
+    let clock = Clock::manual(start);
+    let sim_apps = generated_apps(n_apps);
+    let sim = Simulator::new(SimConfig {
+        seed: 3,
+        clock: clock.clone(),
+        apps: sim_apps.clone(),
+        ..SimConfig::default()
+    });
+    let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
+    let apps: Vec<AppConfig> = sim_apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            AppConfig::new(
+                &format!("app-{i}"),
+                a.kind,
+                &a.appid,
+                Secret::new(a.secret.clone()),
+            )
+        })
+        .collect();
+    let config = Config {
+        wechat: WechatSettings {
+            api_url: server.url(),
+            ..WechatSettings::default()
+        },
+        poll: PollSettings {
+            concurrency: 16,
+            ..PollSettings::default()
+        },
+        apps,
+    };
+    let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
+    // Day 0 fills everything (history included): not steady state.
+    poller.poll_once().await;
+    sim.clear_requests();
+    let t0 = std::time::Instant::now();
+    let (mut data, mut tokens, mut floor_total) = (0usize, 0usize, 0usize);
+    for day in 1..=days {
+        let now = start + Duration::days(day);
+        clock.set(now);
+        poller.poll_once().await;
+        clock.set(now + Duration::hours(2));
+        poller.poll_once().await;
+        let today = wechat_exporter::dates::beijing_date(now);
+        floor_total += sim_apps.iter().map(|a| floor(a.kind, today)).sum::<usize>();
+        for r in sim.requests() {
+            if r.path.starts_with("/datacube/") {
+                data += 1;
+            } else if r.path.starts_with("/cgi-bin/") {
+                tokens += 1;
+            }
+        }
+        sim.clear_requests();
+    }
+    let app_days = (n_apps as i64 * days) as f64;
+    println!(
+        "RESULT calls_per_day apps={n_apps} days={days} data_per_app_day={:.3} token_per_app_day={:.3} floor_per_app_day={:.3} ratio={:.3} seconds={:.2}",
+        data as f64 / app_days,
+        tokens as f64 / app_days,
+        floor_total as f64 / app_days,
+        data as f64 / floor_total as f64,
+        t0.elapsed().as_secs_f64()
+    );
+}
