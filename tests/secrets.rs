@@ -196,6 +196,16 @@ async fn no_secret_or_token_in_logs_errors_metrics_or_landing_page() {
                 ..Default::default()
             },
         ),
+        (
+            // The legacy endpoint carries the secret in its URL: its
+            // failure is logged with that URL, redacted.
+            "legacy token endpoint down",
+            Faults {
+                http_500: 100,
+                only_path: Some("/cgi-bin/token".into()),
+                ..Default::default()
+            },
+        ),
         ("revoked", Faults::default()),
     ];
     for (name, plan) in plans {
