@@ -16,7 +16,7 @@
 //!   `wechat_data_date_timestamp_seconds`). A week is shown from the Monday
 //!   after it for seven days, a month from the 1st of the next month for that
 //!   month. Retention offset k of day D comes from cohort D−k, as live.
-//!   Samples repeat every `step` (default 120 s) so that Prometheus' 5-minute
+//!   Samples repeat every `step` (default 240 s) so that Prometheus' 5-minute
 //!   lookback never sees a gap; nothing at or after now−3h is written, because
 //!   that range belongs to Prometheus' head block.
 //!

@@ -95,7 +95,7 @@ pub struct BackfillFlags {
     #[arg(long)]
     pub output: PathBuf,
     /// Seconds between repeated samples of a value (below the 5-minute lookback).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 240)]
     pub step: u32,
     /// WeChat calls per second at most.
     #[arg(long, default_value_t = 5.0)]
