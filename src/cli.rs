@@ -79,6 +79,41 @@ pub enum Command {
         #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
         log_level: LogLevel,
     },
+    /// Fetch the history of every configured app over a date range and write
+    /// it as OpenMetrics with timestamps, for `promtool tsdb
+    /// create-blocks-from openmetrics` (see docs/backfill.md).
+    Backfill(BackfillFlags),
+}
+
+#[derive(Debug, clap::Args, Clone)]
+pub struct BackfillFlags {
+    /// Path to the YAML configuration file (the exporter's own).
+    #[arg(long = "config.file", env = "WECHAT_EXPORTER_CONFIG")]
+    pub config_file: PathBuf,
+    /// First data day, YYYY-MM-DD (Beijing).
+    #[arg(long)]
+    pub from: String,
+    /// Last data day, YYYY-MM-DD (Beijing), at most yesterday.
+    #[arg(long)]
+    pub to: String,
+    /// OpenMetrics file to write; progress is kept in OUTPUT.progress.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Seconds between repeated samples of a value (below the 5-minute lookback).
+    #[arg(long, default_value_t = 240)]
+    pub step: u32,
+    /// WeChat calls per second at most.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Stop after this many calls (resumable: rerun the same command).
+    #[arg(long = "max-calls")]
+    pub max_calls: Option<u64>,
+    /// Write OUTPUT.part-DATE files of this many days each instead of one file
+    /// (promtool before 2.44 re-reads its whole input per 2-hour block).
+    #[arg(long = "split-days", default_value_t = 0)]
+    pub split_days: u32,
+    #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Warn)]
+    pub log_level: LogLevel,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! wechat-exporter: WeChat analytics as Prometheus metrics.
 //! See ARCHITECTURE.md for the map of modules.
 
+pub mod backfill;
 pub mod cli;
 pub mod clock;
 pub mod collectors;

@@ -44,6 +44,10 @@ fn main() {
                     }
                 }
             }
+            Some(Command::Backfill(flags)) => {
+                logging::init(flags.log_level, wechat_exporter::cli::LogFormat::Logfmt);
+                backfill(flags).await
+            }
             None => {
                 let flags = cli.run;
                 if flags.config_check {
@@ -77,6 +81,50 @@ fn check_config(flags: &wechat_exporter::cli::RunFlags) -> i32 {
         Err(e) => {
             eprintln!("{e}");
             2
+        }
+    }
+}
+
+/// `wechat-exporter backfill`: exit 0 done, 1 done with failed units or an
+/// I/O error, 2 bad flags or config, 3 stopped early (rerun to continue).
+async fn backfill(flags: wechat_exporter::cli::BackfillFlags) -> i32 {
+    use wechat_exporter::backfill::{self, RawArgs};
+    let config = match wechat_exporter::config::Config::load(&flags.config_file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    let raw = RawArgs {
+        from: flags.from,
+        to: flags.to,
+        output: flags.output,
+        step: flags.step,
+        rate: flags.rate,
+        max_calls: flags.max_calls,
+        split_days: flags.split_days,
+    };
+    let clock = wechat_exporter::clock::Clock::system();
+    let opts = match backfill::validate(&raw, &config, clock.now()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("wechat-exporter backfill: {e}");
+            return e.exit_code();
+        }
+    };
+    match backfill::run(&config, &opts, clock).await {
+        Ok(report) => {
+            eprint!("{}", report.summary());
+            if report.failures.is_empty() {
+                0
+            } else {
+                1
+            }
+        }
+        Err(e) => {
+            eprintln!("wechat-exporter backfill: {e}");
+            e.exit_code()
         }
     }
 }

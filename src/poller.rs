@@ -23,8 +23,7 @@ use crate::rate_limit::RateLimiter;
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::{self, SnapshotStore};
 use crate::wechat::api::Api;
-use crate::wechat::client::{http_client, AppClient, RetryPolicy};
-use crate::wechat::token::{TokenProvider, TokenSourceConfig};
+use crate::wechat::client::{app_client, http_client, AppClient};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use futures::StreamExt;
@@ -178,42 +177,14 @@ impl Poller {
 
     fn new_app(&self, cfg: &AppConfig) -> AppPoller {
         let settings = self.settings.load();
-        let wechat = &settings.1;
-        let http = self.http.load_full().as_ref().clone();
-        if cfg.token == TokenSourceConfig::Legacy {
-            warn!(
-                app = %cfg.name,
-                "token source `legacy` calls /cgi-bin/token, which invalidates the access token every other service of this appid holds; use `stable` unless you know nothing else uses this appid"
-            );
-        }
-        let tokens = Arc::new(
-            TokenProvider::new(
-                &cfg.name,
-                &cfg.appid,
-                cfg.resolved_secret.clone(),
-                cfg.token.clone(),
-                &wechat.api_url,
-                http.clone(),
-                self.clock.clone(),
-                self.metrics.clone(),
-            )
-            .with_limiter(self.limiter.clone()),
-        );
-        let retry = RetryPolicy {
-            attempts: wechat.attempts,
-            base_delay: wechat.retry_delay,
-            ..RetryPolicy::default()
-        };
-        let client = AppClient::new(
-            &cfg.name,
-            &wechat.api_url,
-            http,
-            tokens,
-            retry,
+        let client = app_client(
+            cfg,
+            &settings.1,
+            self.http.load_full().as_ref().clone(),
+            self.clock.clone(),
             self.metrics.clone(),
-            cfg.resolved_secret.clone(),
-        )
-        .with_limiter(self.limiter.clone());
+            Some(self.limiter.clone()),
+        );
         let mut state = AppState::default();
         for api in cfg.enabled_apis() {
             state.apis.insert(api, ApiState::default());

@@ -7,13 +7,15 @@
 //! other WeChat error goes straight back to the poller, which decides how
 //! long to stay away. Nothing here prints a URL that still has its token.
 
+use crate::clock::Clock;
+use crate::config::{AppConfig, WechatSettings};
 use crate::dates::DateRange;
 use crate::error::{ApiError, ErrorClass};
 use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::api::Api;
-use crate::wechat::token::{scrub, send_for_body, TokenProvider};
+use crate::wechat::token::{scrub, send_for_body, TokenProvider, TokenSourceConfig};
 use crate::wechat::types::ErrorBody;
 use rand::Rng;
 use std::sync::Arc;
@@ -59,6 +61,57 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .user_agent(concat!("wechat-exporter/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The client of one configured app: its token source and the retry policy
+/// of `wechat`. The poller and the backfill both build clients here, so a
+/// backfill talks to WeChat under exactly the live rules.
+pub fn app_client(
+    cfg: &AppConfig,
+    wechat: &WechatSettings,
+    http: reqwest::Client,
+    clock: Clock,
+    metrics: Arc<SelfMetrics>,
+    limiter: Option<Arc<RateLimiter>>,
+) -> AppClient {
+    if cfg.token == TokenSourceConfig::Legacy {
+        tracing::warn!(
+            app = %cfg.name,
+            "token source `legacy` calls /cgi-bin/token, which invalidates the access token every other service of this appid holds; use `stable` unless you know nothing else uses this appid"
+        );
+    }
+    let mut tokens = TokenProvider::new(
+        &cfg.name,
+        &cfg.appid,
+        cfg.resolved_secret.clone(),
+        cfg.token.clone(),
+        &wechat.api_url,
+        http.clone(),
+        clock,
+        metrics.clone(),
+    );
+    if let Some(l) = &limiter {
+        tokens = tokens.with_limiter(l.clone());
+    }
+    let tokens = Arc::new(tokens);
+    let retry = RetryPolicy {
+        attempts: wechat.attempts,
+        base_delay: wechat.retry_delay,
+        ..RetryPolicy::default()
+    };
+    let client = AppClient::new(
+        &cfg.name,
+        &wechat.api_url,
+        http,
+        tokens,
+        retry,
+        metrics,
+        cfg.resolved_secret.clone(),
+    );
+    match limiter {
+        Some(l) => client.with_limiter(l),
+        None => client,
+    }
 }
 
 pub struct AppClient {
