@@ -7,19 +7,13 @@
 //! once the fault clears (after the backoff or pause it chose).
 
 mod common;
-mod support;
 
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use support::logged;
-use wechat_exporter::clock::Clock;
-use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
+use wechat_exporter::config::AppConfig;
 use wechat_exporter::error::ErrorClass;
-use wechat_exporter::poller::Poller;
-use wechat_exporter::self_metrics::SelfMetrics;
-use wechat_exporter::simulator::{Faults, SimConfig, Simulator};
+use wechat_exporter::simulator::Faults;
 use wechat_exporter::wechat::api::{Api, AppKind};
 
 /// Sunday 31 August 2025, 11:00 Beijing: everything up to 30 August is out.
@@ -31,34 +25,16 @@ const T1: &str = "2025-09-01T03:00:00Z";
 /// A simulator and poller with tokens that outlive the test (so a revoked
 /// token really is the one the exporter holds) and a chosen timeout.
 async fn harness(start: &str, apps: Vec<AppConfig>, timeout: std::time::Duration) -> Harness {
-    let clock = Clock::manual(utc(start));
-    let sim = Simulator::new(SimConfig {
-        seed: 7,
-        clock: clock.clone(),
-        release_hour: 10.0,
-        token_ttl: std::time::Duration::from_secs(7 * 86400),
-        apps: sim_apps(),
-        ..SimConfig::default()
-    });
-    let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
-    let config = Config {
-        wechat: WechatSettings {
-            api_url: server.url(),
-            timeout,
-            retry_delay: std::time::Duration::from_millis(5),
-            ..WechatSettings::default()
-        },
-        poll: PollSettings::default(),
+    Harness::build(
+        start,
         apps,
-    };
-    let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
-    Harness {
-        clock,
-        sim,
-        server,
-        poller,
-        config,
-    }
+        HarnessOptions {
+            timeout,
+            token_ttl: std::time::Duration::from_secs(7 * 86400),
+            ..HarnessOptions::default()
+        },
+    )
+    .await
 }
 
 /// The app polling only `api`.

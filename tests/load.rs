@@ -7,14 +7,14 @@
 //!
 //! `WECHAT_EXPORTER_LOAD_SECONDS` shortens the load phase for local runs.
 
-mod support;
+mod common;
 
+use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{http_get, run_to_end, Exporter};
 
 fn demo() -> Exporter {
     let mut exp = Exporter::start(&["--demo"], &[]);

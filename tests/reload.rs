@@ -6,11 +6,9 @@
 //! and `..._success_timestamp_seconds` say how it went.
 
 mod common;
-mod support;
 
 use common::*;
 use std::time::Duration;
-use support::{eventually, Exporter};
 use wechat_exporter::simulator::{SimApp, SimConfig, Simulator};
 use wechat_exporter::wechat::api::AppKind;
 

@@ -6,12 +6,10 @@
 //! config or state, or the binary's `--config.check` output and debug logs.
 
 mod common;
-mod support;
 
 use chrono::Duration;
 use common::*;
 use std::sync::OnceLock;
-use support::{run_to_end, Exporter, LogBuf};
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::http_server;
 use wechat_exporter::secret::Secret;
@@ -385,7 +383,7 @@ async fn binary_config_check_and_debug_logs_never_show_secrets() {
     );
     exp.wait_listening();
     let client = reqwest::Client::new();
-    let metrics = support::eventually(std::time::Duration::from_secs(20), || {
+    let metrics = eventually(std::time::Duration::from_secs(20), || {
         let c = client.clone();
         let u = exp.url("/metrics");
         async move {

@@ -5,13 +5,11 @@
 //! reported and ignored, never fatal (library and binary).
 
 mod common;
-mod support;
 
 use common::*;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{http_get, Exporter};
 use wechat_exporter::poller::Poller;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::storage::{Storage, StorageError};
