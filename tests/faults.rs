@@ -444,3 +444,96 @@ async fn token_endpoint_failures() {
         assert_ne!(data(&m2), d0);
     }
 }
+
+/// 45011 (per-minute limit): the app stays away five minutes, then resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_backs_off_five_minutes() {
+    let h = harness(T0, vec![mp_app("shop")], std::time::Duration::from_secs(2)).await;
+    h.poll_at(T0).await;
+    h.sim.set_faults(Faults {
+        always_errcode: Some(45011),
+        only_path: Some(Api::DailySummary.path().to_string()),
+        ..Faults::default()
+    });
+    // The next day's first call hits the limit: the round ends there.
+    let day = utc(T0) + Duration::days(1);
+    h.clock.set(day);
+    h.poller.poll_once().await;
+    let m = h.metrics();
+    assert_eq!(
+        m.must("wechat_exporter_app_paused", &[("app", "shop")]),
+        1.0
+    );
+    let calls = h.data_calls();
+    h.sim.set_faults(Faults::default());
+    // Four minutes later: still paused, no call.
+    h.clock.set(day + Duration::minutes(4));
+    h.poller.poll_once().await;
+    assert_eq!(h.data_calls(), calls, "no call while backing off");
+    // Six minutes later: resumed, and the day's data arrives.
+    h.clock.set(day + Duration::minutes(6));
+    h.poller.poll_once().await;
+    let m = h.metrics();
+    assert!(h.data_calls() > calls);
+    assert_eq!(
+        m.must("wechat_exporter_app_paused", &[("app", "shop")]),
+        0.0
+    );
+    assert_eq!(
+        m.must(
+            "wechat_exporter_data_ready",
+            &[("app", "shop"), ("api", "daily_visit_trend")]
+        ),
+        1.0
+    );
+}
+
+/// A wrong secret (40125 at the token endpoint) pauses the app for one
+/// hour, then two, then four: a configuration error is not hammered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_errors_back_off_doubling() {
+    let h = harness(T0, vec![mp_app("shop")], std::time::Duration::from_secs(2)).await;
+    h.sim.set_faults(Faults {
+        always_errcode: Some(40125),
+        only_path: Some("/cgi-bin/stable_token".to_string()),
+        ..Faults::default()
+    });
+    let token_calls = |h: &Harness| {
+        h.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/cgi-bin/stable_token")
+            .count()
+    };
+    let start = utc(T0);
+    // Attempts land at 0 h, 1 h, 3 h and 7 h; none in between.
+    let mut expected = 0;
+    for minutes in (0..=8 * 60).step_by(30) {
+        h.clock.set(start + Duration::minutes(minutes));
+        h.poller.poll_once().await;
+        if [0, 60, 180, 420].contains(&minutes) {
+            expected += 1;
+        }
+        assert_eq!(token_calls(&h), expected, "token calls after {minutes} min");
+    }
+    let m = h.metrics();
+    assert_eq!(
+        m.must("wechat_exporter_app_paused", &[("app", "shop")]),
+        1.0
+    );
+    assert!(
+        m.must(
+            "wechat_exporter_api_request_errors_total",
+            &[("app", "shop"), ("api", "token"), ("errcode", "40125")]
+        ) >= 4.0
+    );
+    // Fixed in the console: the next attempt after the pause succeeds.
+    h.sim.set_faults(Faults::default());
+    h.clock.set(start + Duration::hours(16));
+    h.poller.poll_once().await;
+    assert_eq!(
+        h.metrics()
+            .must("wechat_exporter_app_paused", &[("app", "shop")]),
+        0.0
+    );
+}
