@@ -144,6 +144,7 @@ pub struct Poller {
 
 impl Poller {
     pub fn new(config: &Config, clock: Clock, metrics: Arc<SelfMetrics>) -> Arc<Self> {
+        let wait_counter = metrics.rate_limit_wait.clone();
         let http = http_client(config.wechat.timeout);
         let p = Arc::new(Self {
             clock,
@@ -156,7 +157,9 @@ impl Poller {
             last_publish: Mutex::new(None),
             last_render_us: AtomicU64::new(0),
             extra_labels: Vec::new(),
-            limiter: Arc::new(RateLimiter::new(config.poll.max_calls_per_minute)),
+            limiter: Arc::new(
+                RateLimiter::new(config.poll.max_calls_per_minute).with_wait_counter(wait_counter),
+            ),
         });
         p.apply_config(config);
         p

@@ -30,6 +30,8 @@ pub struct RateLimiter {
     granted: AtomicU64,
     /// Total time callers spent waiting, in microseconds.
     waited_us: AtomicU64,
+    /// The same total, published as a self-metric when set.
+    wait_counter: Option<prometheus::Counter>,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +50,12 @@ impl RateLimiter {
             }),
             ..Self::default()
         }
+    }
+
+    /// Also adds every wait to `counter` (seconds).
+    pub fn with_wait_counter(mut self, counter: prometheus::Counter) -> Self {
+        self.wait_counter = Some(counter);
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -91,6 +99,9 @@ impl RateLimiter {
                     (slot - now).as_micros().min(u64::MAX as u128) as u64,
                     Ordering::Relaxed,
                 );
+                if let Some(c) = &self.wait_counter {
+                    c.inc_by((slot - now).as_secs_f64());
+                }
                 tokio::time::sleep_until(slot).await;
             }
         }

@@ -17,6 +17,8 @@ pub struct SelfMetrics {
     pub poll_rounds: IntCounter,
     pub poll_rounds_skipped: IntCounter,
     pub reload_successful: prometheus::IntGauge,
+    /// Time WeChat calls spent waiting for `poll.max_calls_per_minute`.
+    pub rate_limit_wait: prometheus::Counter,
     pub reload_timestamp: prometheus::Gauge,
 }
 
@@ -74,6 +76,11 @@ impl SelfMetrics {
             "When the configuration was last loaded successfully.",
         )
         .expect("valid metric definition");
+        let rate_limit_wait = prometheus::Counter::new(
+            "wechat_exporter_rate_limit_wait_seconds_total",
+            "Time WeChat calls spent waiting for poll.max_calls_per_minute; grows while the limit throttles polling.",
+        )
+        .expect("valid metric definition");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "wechat_exporter_build_info",
@@ -98,6 +105,7 @@ impl SelfMetrics {
             Box::new(build_info),
             Box::new(reload_successful.clone()),
             Box::new(reload_timestamp.clone()),
+            Box::new(rate_limit_wait.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -111,6 +119,7 @@ impl SelfMetrics {
             poll_rounds_skipped,
             reload_successful,
             reload_timestamp,
+            rate_limit_wait,
         }
     }
 

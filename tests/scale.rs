@@ -199,6 +199,11 @@ async fn calls_per_minute_hold_on_the_simulators_clock() {
         took >= Duration::from_millis(100 * (n as u64 - 1)),
         "{n} calls in {took:?}"
     );
+    // The waiting shows on /metrics: 4 concurrent apps queue behind the
+    // limit, so callers waited several seconds in all.
+    let m = Exposition::parse(&String::from_utf8_lossy(&s.poller.store.load().body));
+    let waited = m.must("wechat_exporter_rate_limit_wait_seconds_total", &[]);
+    assert!(waited > 2.0, "waited {waited} s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
