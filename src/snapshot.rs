@@ -62,8 +62,9 @@ impl SnapshotStore {
     }
 }
 
-/// Gauges derived from the poller state, one per (app, api).
-const STATE_FAMILIES: [(&str, &str); 5] = [
+/// Gauges derived from the poller state: one per (app, api), and the last
+/// (`app_paused`) one per app.
+const STATE_FAMILIES: [(&str, &str); 6] = [
     (
         "wechat_data_date_timestamp_seconds",
         "Beijing midnight at the start of the day, week or month that the published values of this API belong to.",
@@ -84,6 +85,10 @@ const STATE_FAMILIES: [(&str, &str); 5] = [
         "wechat_exporter_api_enabled",
         "1 if this API is polled for the app, 0 if WeChat said the app may not use it.",
     ),
+    (
+        "wechat_exporter_app_paused",
+        "1 while polling of the app is paused (daily quota, credentials, IP whitelist), else 0.",
+    ),
 ];
 
 /// Renders the full exposition from the apps' current state.
@@ -99,7 +104,6 @@ pub fn build(
     // set per render instead of two, which matters at thousands of apps.
     let mut by_family: Vec<String> = vec![String::new(); Family::ALL.len()];
     let mut state_lines: [String; STATE_FAMILIES.len()] = Default::default();
-    let mut paused = String::new();
     let mut statuses = Vec::with_capacity(apps.len());
     let mut ready = true;
     for app in apps {
@@ -129,6 +133,7 @@ pub fn build(
             if let Some(d) = data_date {
                 line(
                     &mut state_lines[0],
+                    STATE_FAMILIES[0].0,
                     &labels,
                     crate::dates::beijing_midnight(d).timestamp() as f64,
                 );
@@ -137,27 +142,40 @@ pub fn build(
                 }
             }
             if let Some(t) = s.last_success {
-                line(&mut state_lines[1], &labels, t.timestamp() as f64);
+                line(
+                    &mut state_lines[1],
+                    STATE_FAMILIES[1].0,
+                    &labels,
+                    t.timestamp() as f64,
+                );
                 status.last_success = Some(status.last_success.map_or(t, |c| c.max(t)));
             }
             if let Some(ok) = s.poll_success {
-                line(&mut state_lines[2], &labels, if ok { 1.0 } else { 0.0 });
+                line(
+                    &mut state_lines[2],
+                    STATE_FAMILIES[2].0,
+                    &labels,
+                    if ok { 1.0 } else { 0.0 },
+                );
                 status.apis_ok += ok as usize;
             }
             line(
                 &mut state_lines[3],
+                STATE_FAMILIES[3].0,
                 &labels,
                 if s.data_ready { 1.0 } else { 0.0 },
             );
             line(
                 &mut state_lines[4],
+                STATE_FAMILIES[4].0,
                 &labels,
                 if s.disabled.is_some() { 0.0 } else { 1.0 },
             );
         }
         let is_paused = st.paused_until.is_some_and(|u| u > now) as u8;
         line(
-            &mut paused,
+            &mut state_lines[5],
+            STATE_FAMILIES[5].0,
             &render_labels(&[("app", name)]),
             is_paused as f64,
         );
@@ -165,10 +183,7 @@ pub fn build(
     }
     let mut out = String::with_capacity(
         by_family.iter().map(String::len).sum::<usize>()
-            + state_lines
-                .iter()
-                .map(|l| l.len() + l.lines().count() * 48)
-                .sum::<usize>()
+            + state_lines.iter().map(String::len).sum::<usize>()
             + 16 * 1024,
     );
     for (fam, lines) in Family::ALL.iter().zip(&by_family) {
@@ -183,20 +198,7 @@ pub fn build(
             continue;
         }
         header(&mut out, name, help, "gauge");
-        for l in lines.lines() {
-            let _ = writeln!(out, "{name}{l}");
-        }
-    }
-    if !paused.is_empty() {
-        header(
-            &mut out,
-            "wechat_exporter_app_paused",
-            "1 while polling of the app is paused (daily quota, credentials, IP whitelist), else 0.",
-            "gauge",
-        );
-        for l in paused.lines() {
-            let _ = writeln!(out, "wechat_exporter_app_paused{l}");
-        }
+        out.push_str(lines);
     }
     let extra_labels: Vec<(&str, &str)> = extra
         .iter()
@@ -253,8 +255,9 @@ fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
-/// Appends `{labels} value\n` (the name is added when the family is written).
-fn line(out: &mut String, labels: &str, v: f64) {
+/// Appends one sample line, `name{labels} value`.
+fn line(out: &mut String, name: &str, labels: &str, v: f64) {
+    out.push_str(name);
     out.push('{');
     out.push_str(labels);
     out.push_str("} ");
