@@ -119,9 +119,12 @@ impl AppPoller {
     }
 }
 
-/// Why an app's round stopped early.
+/// What the rest of the round does after a call.
 enum Flow {
     Continue,
+    /// This API is done for the round (e.g. just disabled).
+    StopApi,
+    /// This app is done for the round.
     StopApp,
 }
 
@@ -137,13 +140,23 @@ pub struct Poller {
     /// How long the last render took, for the publish debounce.
     last_render_us: AtomicU64,
     /// Labels added to the self-state metrics, e.g. the shard.
-    pub extra_labels: Vec<(String, String)>,
+    extra_labels: Vec<(String, String)>,
     /// `poll.max_calls_per_minute`, shared by every app's data and token calls.
     limiter: Arc<RateLimiter>,
 }
 
 impl Poller {
     pub fn new(config: &Config, clock: Clock, metrics: Arc<SelfMetrics>) -> Arc<Self> {
+        Self::with_labels(config, clock, metrics, Vec::new())
+    }
+
+    /// Like `new`, with labels (e.g. the shard) on the exporter-wide gauges.
+    pub fn with_labels(
+        config: &Config,
+        clock: Clock,
+        metrics: Arc<SelfMetrics>,
+        extra_labels: Vec<(String, String)>,
+    ) -> Arc<Self> {
         let wait_counter = metrics.rate_limit_wait.clone();
         let http = http_client(config.wechat.timeout);
         let p = Arc::new(Self {
@@ -156,7 +169,7 @@ impl Poller {
             round: tokio::sync::Mutex::new(()),
             last_publish: Mutex::new(None),
             last_render_us: AtomicU64::new(0),
-            extra_labels: Vec::new(),
+            extra_labels,
             limiter: Arc::new(
                 RateLimiter::new(config.poll.max_calls_per_minute).with_wait_counter(wait_counter),
             ),
@@ -215,10 +228,8 @@ impl Poller {
         let old = self.apps.load_full();
         let mut next = Vec::with_capacity(config.apps.len());
         for cfg in &config.apps {
-            match old
-                .iter()
-                .find(|a| a.config == *cfg && a.config.resolved_secret == cfg.resolved_secret)
-            {
+            // `==` covers the resolved secret too: a rotated secret is a new app.
+            match old.iter().find(|a| a.config == *cfg) {
                 Some(a) if !wechat_changed => next.push(a.clone()),
                 _ => next.push(Arc::new(self.new_app(cfg))),
             }
@@ -329,10 +340,8 @@ impl Poller {
                 st.pause_reason = None;
             }
         }
-        let apis: Vec<Api> = app.lock().apis.keys().copied().collect();
-        // Keep the configured order (cumulate before summary).
-        let order = app.config.enabled_apis();
-        for api in order.into_iter().filter(|a| apis.contains(a)) {
+        // The configured order: cumulate before summary.
+        for api in app.config.enabled_apis() {
             if let Flow::StopApp = self.poll_api(app, api, now, release_hour).await {
                 break;
             }
@@ -372,9 +381,10 @@ impl Poller {
         while let Some(target) = work.pop_front() {
             let result = app.client.call(api, target.range).await;
             let mut st = app.lock();
-            let oa_released_day = st
-                .apis
-                .get(&Api::UserCumulate)
+            // Only getusersummary needs to know which day cumulate showed released.
+            let oa_released_day = (api == Api::UserSummary)
+                .then(|| st.apis.get(&Api::UserCumulate))
+                .flatten()
                 .and_then(|c| c.published().map(|f| f.target.range.end).max());
             let ctx = Ctx {
                 app: &app.config.name,
@@ -418,11 +428,10 @@ impl Poller {
                     st.last_error = Some(format!("{}: {msg}", api.label()));
                     let flow = self.on_failure(&app_name, &mut st, api, &target, class, now);
                     error!(app = %app_name, api = api.label(), errcode = %e.errcode_label(), error = %msg, advice = class.advice(), "poll failed");
-                    if let Flow::StopApp = flow {
-                        return flow;
-                    }
-                    if st.apis.get(&api).is_some_and(|s| s.disabled.is_some()) {
-                        return Flow::Continue;
+                    match flow {
+                        Flow::StopApp => return Flow::StopApp,
+                        Flow::StopApi => return Flow::Continue,
+                        Flow::Continue => {}
                     }
                 }
             }
@@ -504,7 +513,7 @@ impl Poller {
                 if let Some(s) = st.apis.get_mut(&api) {
                     s.disabled = Some("not authorised for this app".into());
                 }
-                Flow::Continue
+                Flow::StopApi
             }
             ErrorClass::BadRequest | ErrorClass::Unknown | ErrorClass::NotReady => {
                 // Asking again at once would fail the same way.

@@ -49,18 +49,15 @@ pub fn new_poller(
     metrics: Arc<SelfMetrics>,
     flags: &RunFlags,
 ) -> Arc<Poller> {
-    let mut poller = Poller::new(config, clock, metrics);
-    if flags.total_shards > 1 {
-        if let Some(p) = Arc::get_mut(&mut poller) {
-            p.extra_labels = vec![
-                ("shard".into(), flags.shard.to_string()),
-                ("total_shards".into(), flags.total_shards.to_string()),
-            ];
-            // The first snapshot was rendered before the labels existed.
-            p.publish(true);
-        }
-    }
-    poller
+    let labels = if flags.total_shards > 1 {
+        vec![
+            ("shard".into(), flags.shard.to_string()),
+            ("total_shards".into(), flags.total_shards.to_string()),
+        ]
+    } else {
+        Vec::new()
+    };
+    Poller::with_labels(config, clock, metrics, labels)
 }
 
 pub async fn run(flags: RunFlags) -> Result<(), RunError> {
