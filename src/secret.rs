@@ -51,6 +51,15 @@ pub fn redact_url(url: &str) -> String {
     format!("{base}?{}", parts.join("&"))
 }
 
+/// WeChat echoes nothing secret in errmsg today; this keeps it that way.
+pub fn scrub(msg: String, secret: &Secret) -> String {
+    if !secret.is_empty() && msg.contains(secret.expose()) {
+        msg.replace(secret.expose(), "REDACTED")
+    } else {
+        msg
+    }
+}
+
 fn is_credential_param(k: &str) -> bool {
     matches!(
         k.to_ascii_lowercase().as_str(),

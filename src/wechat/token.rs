@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::dates::beijing_date;
 use crate::error::ApiError;
 use crate::rate_limit::RateLimiter;
-use crate::secret::{redact_url, Secret};
+use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::types::{ErrorBody, TokenResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -379,13 +379,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
-}
-
-/// WeChat echoes nothing secret in errmsg today; this keeps it that way.
-pub(crate) fn scrub(msg: String, secret: &Secret) -> String {
-    if !secret.is_empty() && msg.contains(secret.expose()) {
-        msg.replace(secret.expose(), "REDACTED")
-    } else {
-        msg
-    }
 }
