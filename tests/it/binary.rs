@@ -2,9 +2,8 @@
 //! demo (no config), the landing page, `simulate` answered by a plain HTTP
 //! client, and a clean exit on SIGTERM.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::process::{Command, Stdio};
 
 fn check(yaml: &str, env: &[(&str, &str)]) -> (i32, String) {

@@ -2,11 +2,10 @@
 //! compose, Kubernetes, systemd) against this build's binary, so that
 //! `cargo test` covers the deployment files with the real tools.
 
-mod common;
 
 #[test]
 fn deployment_files_pass_their_checks() {
-    if common::tool("promtool").is_none() || common::tool("amtool").is_none() {
+    if crate::common::tool("promtool").is_none() || crate::common::tool("amtool").is_none() {
         return;
     }
     let root = env!("CARGO_MANIFEST_DIR");

@@ -4,9 +4,8 @@
 //! with random nodes replaced; `Config::from_yaml` gets arbitrary strings
 //! and mutated valid YAML. Cases and time are printed.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
 use serde_json::{json, Map, Value};

@@ -7,9 +7,8 @@
 //!
 //! `WECHAT_EXPORTER_LOAD_SECONDS` shortens the load phase for local runs.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};

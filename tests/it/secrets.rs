@@ -5,10 +5,9 @@
 //! targets, trace level), error, `/metrics`, landing page, `Debug` of the
 //! config or state, or the binary's `--config.check` output and debug logs.
 
-mod common;
 
 use chrono::Duration;
-use common::*;
+use crate::common::*;
 use std::sync::OnceLock;
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::http_server;

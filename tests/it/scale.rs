@@ -3,9 +3,8 @@
 //! call limit on real time, `/metrics` served from one rendering with its
 //! gzip copy, and the cardinality switches (`exclude_apis`, `page_limit`).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

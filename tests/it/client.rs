@@ -3,9 +3,8 @@
 //! legacy token unless chosen; file tokens), and Beijing date windows that
 //! do not depend on the process time zone.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use wechat_exporter::clock::Clock;
@@ -368,7 +367,7 @@ fn date_windows_ignore_the_process_time_zone() {
         let out = std::process::Command::new(&exe)
             .args([
                 "--exact",
-                "print_date_windows",
+                "client::print_date_windows",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -2,10 +2,9 @@
 //! published value equals what the simulator served, for the right Beijing
 //! windows, over 30 simulated days; no call is spent twice.
 
-mod common;
 
 use chrono::{Datelike, Duration, NaiveDate};
-use common::*;
+use crate::common::*;
 use wechat_exporter::dates::{beijing_midnight, DateRange, Period};
 use wechat_exporter::wechat::api::Api;
 
@@ -207,7 +206,7 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
         vec![mp_app("shop"), oa_app("news")],
     )
     .await;
-    let start = common::utc("2025-01-20T03:00:00Z");
+    let start = crate::common::utc("2025-01-20T03:00:00Z");
     let m = h.poll_at("2025-01-20T03:00:00Z").await;
     assert_matches_simulator(&h, &m, start);
     let mut per_day = Vec::new();

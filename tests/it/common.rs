@@ -1,7 +1,7 @@
 //! Shared test harness: a simulator and a poller on one manual clock, a
 //! small parser of the text exposition format, log capture, and the
 //! exporter binary as a child process.
-#![allow(dead_code)]
+
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;

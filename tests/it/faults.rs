@@ -6,10 +6,9 @@
 //! counted, a log line gives advice, and the exporter recovers by itself
 //! once the fault clears (after the backoff or pause it chose).
 
-mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::error::ErrorClass;

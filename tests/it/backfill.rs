@@ -2,10 +2,9 @@
 //! Prometheus, resuming after an interruption, range validation, and the
 //! head-block margin. Never talks to anything but 127.0.0.1.
 
-mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use wechat_exporter::backfill::{self, BackfillError, Options, RawArgs};
 use wechat_exporter::clock::Clock;

@@ -4,9 +4,8 @@
 //! done at shutdown; a corrupt, foreign or other-appid state file is
 //! reported and ignored, never fatal (library and binary).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,10 +3,9 @@
 //! `run::new_poller`), each polling the simulator. Together the shards must
 //! publish every app exactly once, and label their own gauges.
 
-mod common;
 
 use clap::Parser;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;

@@ -1,0 +1,23 @@
+//! The one integration-test binary: every test module shares one build and
+//! one link (18 binaries took most of the test build time).
+
+#![allow(dead_code)]
+
+mod common;
+mod backfill;
+mod binary;
+mod client;
+mod deploy;
+mod exporter;
+mod faults;
+mod fuzz;
+mod load;
+mod prometheus;
+mod reload;
+mod scale;
+mod secrets;
+mod seeds;
+mod shards;
+mod simulator;
+mod state;
+mod web_server;
