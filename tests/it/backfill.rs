@@ -2,9 +2,8 @@
 //! Prometheus, resuming after an interruption, range validation, and the
 //! head-block margin. Never talks to anything but 127.0.0.1.
 
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::common::*;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
 use wechat_exporter::backfill::{self, BackfillError, Options, RawArgs};
 use wechat_exporter::clock::Clock;
@@ -345,6 +344,7 @@ fn noon_after(d: NaiveDate) -> DateTime<Utc> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_days_through_promtool_into_prometheus() {
+    let _heavy = crate::common::heavy();
     let (Some(promtool), Some(prometheus)) = (tool("promtool"), tool("prometheus")) else {
         return;
     };

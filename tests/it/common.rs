@@ -2,7 +2,6 @@
 //! small parser of the text exposition format, log capture, and the
 //! exporter binary as a child process.
 
-
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -499,3 +498,16 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
     Some((status, body))
 }
+
+/// Tests that load the machine (hundreds of connections, a thousand apps,
+/// real Prometheus and promtool runs) take this lock, so that in the one
+/// test binary two of them never compete for the two cores and turn a
+/// latency bound or keep-alive race into a flake.
+pub fn heavy() -> Heavy {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    Heavy(HEAVY.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Held for the length of a heavy test. Each test runs its own runtime on
+/// its own thread, so holding it across awaits blocks nothing else.
+pub struct Heavy(std::sync::MutexGuard<'static, ()>);

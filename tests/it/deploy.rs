@@ -2,9 +2,9 @@
 //! compose, Kubernetes, systemd) against this build's binary, so that
 //! `cargo test` covers the deployment files with the real tools.
 
-
 #[test]
 fn deployment_files_pass_their_checks() {
+    let _heavy = crate::common::heavy();
     if crate::common::tool("promtool").is_none() || crate::common::tool("amtool").is_none() {
         return;
     }

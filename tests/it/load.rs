@@ -7,7 +7,6 @@
 //!
 //! `WECHAT_EXPORTER_LOAD_SECONDS` shortens the load phase for local runs.
 
-
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -32,6 +31,7 @@ fn demo() -> Exporter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_under_256_connections_for_30_seconds() {
+    let _heavy = crate::common::heavy();
     let exp = demo();
     let secs: u64 = std::env::var("WECHAT_EXPORTER_LOAD_SECONDS")
         .ok()

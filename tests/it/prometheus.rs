@@ -1,7 +1,6 @@
 //! A real Prometheus scrapes the exporter (the binary, configured from a
 //! file, polling a simulator) and answers PromQL with the simulator's values.
 
-
 use crate::common::*;
 use std::process::{Command, Stdio};
 use wechat_exporter::dates::{latest_day, DateRange, Period};
@@ -22,6 +21,7 @@ async fn query(prom: &str, q: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_answers_promql_with_the_simulators_values() {
+    let _heavy = crate::common::heavy();
     let Some(prometheus) = tool("prometheus") else {
         return;
     };

@@ -3,7 +3,6 @@
 //! call limit on real time, `/metrics` served from one rendering with its
 //! gzip copy, and the cardinality switches (`exclude_apis`, `page_limit`).
 
-
 use crate::common::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -85,6 +84,7 @@ fn exposition(p: &Poller) -> Exposition {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_apps_are_ready_after_one_round() {
+    let _heavy = crate::common::heavy();
     let started = Instant::now();
     let sim_apps = generated_apps(1000);
     let apps = exporter_apps(&sim_apps, true);
@@ -166,6 +166,7 @@ fn max_in_window(times: &[chrono::DateTime<chrono::Utc>], len: chrono::Duration)
 /// tolerate 300 ms of skew; the total duration has no such slack.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_per_minute_hold_on_the_simulators_clock() {
+    let _heavy = crate::common::heavy();
     let sim_apps = generated_apps(4);
     let apps = exporter_apps(&sim_apps, true);
     // The simulator's log records its clock: use real time here.
