@@ -30,13 +30,16 @@
 //! `user_portrait` cannot be backfilled: WeChat only serves windows that end
 //! yesterday or the day before.
 
+use crate::apis::History;
 use crate::clock::Clock;
 use crate::collectors::{self, Collected, Ctx, Target};
 use crate::config::{AppConfig, Config};
 use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
 use crate::error::ErrorClass;
 use crate::families::{render_labels, write_value, Family};
-use crate::poller::Fetched;
+use crate::model::Fetched;
+use crate::policy::{self, Decision};
+use crate::rate_limit::RateLimiter;
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::api::{Api, AppKind};
 use crate::wechat::client::{app_client, http_client};
@@ -62,8 +65,7 @@ pub const OFFICIAL_ACCOUNT_EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2
 /// Prometheus keeps the newest ~2–3 hours in its head block; blocks that
 /// overlap it are refused, so the file stops this long before now.
 pub const HEAD_MARGIN_HOURS: i64 = 3;
-/// `getusersummary` / `getusercumulate` accept spans of up to 7 days.
-const OA_CHUNK_DAYS: i64 = 7;
+
 /// Prometheus' default lookback; a step at or above it leaves gaps.
 const LOOKBACK_SECS: u32 = 300;
 const PROGRESS_VERSION: u32 = 1;
@@ -297,14 +299,10 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
         range,
     };
     for api in app.enabled_apis() {
-        match api {
-            Api::DailySummary
-            | Api::DailyVisitTrend
-            | Api::WeeklyVisitTrend
-            | Api::MonthlyVisitTrend
-            | Api::VisitDistribution
-            | Api::VisitPage => {
-                for p in periods(api.period(), from, to) {
+        let period = api.period();
+        match api.spec().history {
+            History::Periods => {
+                for p in periods(period, from, to) {
                     units.push(Unit {
                         key: key(api, p),
                         targets: vec![Target {
@@ -315,10 +313,9 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
                     });
                 }
             }
-            Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => {
+            History::Cohorts => {
                 // One call per cohort answers every offset released for it:
                 // offset k of period P is key k of cohort P−k.
-                let period = api.period();
                 let mut cohorts: BTreeMap<DateRange, Vec<Target>> = BTreeMap::new();
                 for p in periods(period, from, to) {
                     for &k in period.retention_offsets() {
@@ -340,10 +337,10 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
                     });
                 }
             }
-            Api::UserSummary | Api::UserCumulate => {
+            History::DayChunks(days) => {
                 let mut begin = from;
                 while begin <= to {
-                    let end = (begin + Duration::days(OA_CHUNK_DAYS - 1)).min(to);
+                    let end = (begin + Duration::days(days - 1)).min(to);
                     let range = DateRange { begin, end };
                     let targets = begin
                         .iter_days()
@@ -361,8 +358,7 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
                     begin = end + Duration::days(1);
                 }
             }
-            // Only windows ending yesterday or the day before exist.
-            Api::UserPortrait => {}
+            History::None(_) => {}
         }
     }
     units
@@ -579,11 +575,12 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
         .map(|a| (a, plan_app(a, opts.from, opts.to)))
         .collect();
     for (app, _) in &plans {
-        if app.enabled_apis().contains(&Api::UserPortrait) {
-            report.skipped.push(format!(
-                "{} user_portrait: WeChat serves only windows ending yesterday or the day before",
-                app.name
-            ));
+        for api in app.enabled_apis() {
+            if let History::None(why) = api.spec().history {
+                report
+                    .skipped
+                    .push(format!("{} {}: {why}", app.name, api.label()));
+            }
         }
     }
     report.units = plans.iter().map(|(_, u)| u.len()).sum();
@@ -597,21 +594,24 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
 
     let metrics = Arc::new(SelfMetrics::new());
     let http = http_client(config.wechat.timeout);
-    let interval = std::time::Duration::from_secs_f64(1.0 / opts.rate);
-    let mut next_call = tokio::time::Instant::now();
+    // --rate paces every WeChat call (retries and token calls too) through
+    // the poller's limiter, not poll.max_calls_per_minute.
+    let limiter = Arc::new(RateLimiter::spaced(Some(
+        std::time::Duration::from_secs_f64(1.0 / opts.rate),
+    )));
     let mut stop: Option<String> = None;
 
     for (app, units) in &plans {
-        // Backfill paces itself with --rate, not poll.max_calls_per_minute.
         let client = app_client(
             app,
             &config.wechat,
             http.clone(),
             clock.clone(),
             metrics.clone(),
-            None,
+            Some(limiter.clone()),
         );
-        let mut disabled: HashSet<Api> = HashSet::new();
+        // APIs stopped for this run by an API-scoped failure, and why.
+        let mut stopped_apis: BTreeMap<Api, String> = BTreeMap::new();
         let mut app_stop: Option<String> = None;
         for unit in units {
             if done.contains(&unit.key) {
@@ -621,10 +621,10 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
                 // Left for the next run; counted as remaining at the end.
                 continue;
             }
-            if disabled.contains(&unit.key.api) {
+            if let Some(why) = stopped_apis.get(&unit.key.api) {
                 report.failures.push(Failure {
                     unit: unit.key.clone(),
-                    error: "skipped: API not authorised for this app".into(),
+                    error: format!("skipped: {why}"),
                 });
                 bar.step(report.calls, report.failures.len(), &unit.key);
                 continue;
@@ -633,42 +633,46 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
                 stop = Some(format!("--max-calls {} reached", report.calls));
                 break;
             }
-            tokio::time::sleep_until(next_call).await;
-            next_call = tokio::time::Instant::now().max(next_call) + interval;
             let result = client.call(unit.key.api, unit.key.range).await;
             report.calls += 1;
             let outcome = match result {
                 Ok(body) => collect_unit(app, unit, body, &results),
-                Err(e) => match e.class() {
-                    ErrorClass::NotReady => Ok(Vec::new()),
-                    ErrorClass::DailyQuota => {
-                        app_stop = Some(format!(
-                            "{}: daily quota reached (45009); continue after Beijing midnight",
-                            app.name
-                        ));
-                        // Not finished: the next run asks again.
-                        continue;
+                Err(e) if e.class() == ErrorClass::NotReady => Ok(Vec::new()),
+                // The live poller's policy decides the scope; a batch run
+                // has no later round, so "back off" means "not this run".
+                Err(e) => match policy::decide(e.class(), 1, now) {
+                    Decision::BackOffApi { .. } => {
+                        stopped_apis.insert(
+                            unit.key.api,
+                            format!("{} failed earlier in this run: {e}", unit.key.api.label()),
+                        );
+                        Err(format!("{e} ({})", e.class().advice()))
                     }
-                    ErrorClass::RateLimited => {
-                        app_stop = Some(format!(
-                            "{}: per-minute rate limit (45011); lower --rate",
-                            app.name
-                        ));
-                        continue;
-                    }
-                    ErrorClass::Credentials | ErrorClass::IpWhitelist | ErrorClass::RiskyIp => {
-                        report.failures.push(Failure {
-                            unit: unit.key.clone(),
-                            error: format!("{e} ({})", e.class().advice()),
-                        });
-                        app_stop = Some(format!("{}: {}", app.name, e.class().advice()));
-                        continue;
-                    }
-                    ErrorClass::Unauthorized => {
-                        disabled.insert(unit.key.api);
+                    Decision::DisableApi => {
+                        stopped_apis.insert(unit.key.api, "API not authorised for this app".into());
                         Err(e.to_string())
                     }
-                    _ => Err(e.to_string()),
+                    Decision::EndAppRound | Decision::PauseApp { .. } => {
+                        let why = match e.class() {
+                            ErrorClass::DailyQuota => {
+                                "daily quota reached (45009); continue after Beijing midnight"
+                                    .into()
+                            }
+                            ErrorClass::RateLimited => {
+                                "per-minute rate limit (45011); lower --rate".into()
+                            }
+                            class => {
+                                report.failures.push(Failure {
+                                    unit: unit.key.clone(),
+                                    error: format!("{e} ({})", class.advice()),
+                                });
+                                class.advice().to_string()
+                            }
+                        };
+                        // Not finished: the next run asks again.
+                        app_stop = Some(format!("{}: {why}", app.name));
+                        continue;
+                    }
                 },
             };
             match outcome {
@@ -783,10 +787,12 @@ fn collect_unit(
     let mut out = Vec::new();
     for target in &unit.targets {
         match collector.collect(&ctx, target, body.clone()) {
-            Ok(Collected::Samples(samples)) => out.push(Fetched {
-                target: *target,
-                samples,
-            }),
+            Ok(Collected::Samples(samples)) | Ok(Collected::Partial { samples, .. }) => {
+                out.push(Fetched {
+                    target: *target,
+                    samples,
+                })
+            }
             Ok(Collected::NotReady) => {}
             Err(e) => return Err(e.to_string()),
         }

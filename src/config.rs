@@ -148,7 +148,7 @@ impl AppConfig {
         }
     }
 
-    /// The APIs this app polls, in polling order.
+    /// The APIs this app polls, in polling order (the API table's).
     pub fn enabled_apis(&self) -> Vec<Api> {
         let mut apis: Vec<Api> = match &self.apis {
             Some(list) => list.clone(),
@@ -157,9 +157,6 @@ impl AppConfig {
         apis.retain(|a| !self.exclude_apis.contains(a));
         apis.sort();
         apis.dedup();
-        // getusercumulate tells whether a day is released, which an empty
-        // getusersummary cannot: ask it first.
-        apis.sort_by_key(|a| *a != Api::UserCumulate);
         apis
     }
 }

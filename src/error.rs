@@ -16,10 +16,28 @@ pub enum ApiError {
     Http { status: u16, url: String },
     #[error("timed out calling {url}")]
     Timeout { url: String },
-    #[error("cannot reach {url}: {reason}")]
+    /// The connection broke after it was made (reset, closed mid-answer).
+    #[error("connection to {url} failed: {reason}")]
     Connect { url: String, reason: String },
+    /// No connection could be made at all: DNS, refused, TLS, proxy.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The body is not JSON at all: what a truncated answer looks like.
     #[error("cannot decode the answer of {url}: {reason}")]
     Decode { url: String, reason: String },
+    /// JSON that does not have the documented shape: WeChat changed it.
+    #[error("unexpected answer shape from {api} at `{path}`: {reason} (near: {excerpt})")]
+    Shape {
+        api: &'static str,
+        /// The JSON path of what did not fit, e.g. `list[3].item_list`.
+        path: String,
+        reason: String,
+        /// A short excerpt of the value there (answers carry no token).
+        excerpt: String,
+    },
+    /// A token that was just renewed was rejected again at once.
+    #[error("WeChat rejected the token again right after renewing it: {0}")]
+    TokenRejectedAgain(String),
     #[error("token source: {0}")]
     TokenSource(String),
 }
@@ -27,9 +45,16 @@ pub enum ApiError {
 /// What a failure asks of the poller. See the errcode table in wechat-api.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// Busy, HTTP 5xx, timeouts, broken connections: retry with backoff.
+    /// Busy, HTTP 5xx, timeouts, broken connections, truncated bodies:
+    /// retry with backoff.
     Transient,
-    /// The token was rejected: get a new one once, retry once.
+    /// No connection to WeChat at all (DNS, refused, TLS, proxy): every
+    /// API of the app would fail the same way.
+    Unreachable,
+    /// A JSON answer without the documented shape: WeChat changed it.
+    Unexpected,
+    /// The token was rejected: get a new one once, retry once. Given back
+    /// to the poller only when the renewed token was rejected too.
     Token,
     /// 45009: the app's daily quota is used up until Beijing midnight.
     DailyQuota,
@@ -72,7 +97,9 @@ impl ErrorClass {
     pub fn advice(&self) -> &'static str {
         match self {
             Self::Transient => "WeChat or the network is failing; retrying with backoff",
-            Self::Token => "the access token was rejected; fetched a new one",
+            Self::Unreachable => "cannot connect to WeChat (DNS, connection refused, TLS or proxy): check this host's route to the API; the app's other APIs wait for the next round",
+            Self::Unexpected => "WeChat changed the shape of this answer (see path and excerpt); the parts that fit are kept, and this API backs off; please report it",
+            Self::Token => "WeChat rejected a freshly issued token, so the appid and secret work: another service may be force-refreshing this appid's token (use stable_token everywhere); backing off a few minutes",
             Self::DailyQuota => "the app's daily API quota is used up; pausing the app until Beijing midnight",
             Self::RateLimited => "WeChat's per-minute limit was hit; backing off",
             Self::Credentials => "check the app's appid and secret in the config",
@@ -86,6 +113,42 @@ impl ErrorClass {
     }
 }
 
+impl ErrorClass {
+    /// Whether the client tries again within the same call.
+    pub fn retried_in_call(&self) -> bool {
+        matches!(self, Self::Transient | Self::Unreachable)
+    }
+
+    /// Whether the failure concerns the whole app or this one API. An
+    /// API-scoped failure never keeps the app's other APIs from polling.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::Unreachable
+            | Self::Token
+            | Self::DailyQuota
+            | Self::RateLimited
+            | Self::Credentials
+            | Self::IpWhitelist
+            | Self::RiskyIp => Scope::App,
+            Self::Transient
+            | Self::Unexpected
+            | Self::Unauthorized
+            | Self::NotReady
+            | Self::BadRequest
+            | Self::Unknown => Scope::Api,
+        }
+    }
+}
+
+/// What a failure concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Credentials, IP, quota, token, no route: every API of the app.
+    App,
+    /// One endpoint's outage or answer: that API alone.
+    Api,
+}
+
 impl ApiError {
     pub fn class(&self) -> ErrorClass {
         match self {
@@ -95,8 +158,11 @@ impl ApiError {
             }
             ApiError::Http { .. } => ErrorClass::Unknown,
             ApiError::Timeout { .. } | ApiError::Connect { .. } => ErrorClass::Transient,
+            ApiError::Unreachable { .. } => ErrorClass::Unreachable,
             // A truncated body is what a broken proxy or connection gives.
             ApiError::Decode { .. } => ErrorClass::Transient,
+            ApiError::Shape { .. } => ErrorClass::Unexpected,
+            ApiError::TokenRejectedAgain(_) => ErrorClass::Token,
             ApiError::TokenSource(_) => ErrorClass::Credentials,
         }
     }
@@ -107,7 +173,9 @@ impl ApiError {
             ApiError::WeChat { code, .. } => code.to_string(),
             ApiError::Http { .. } | ApiError::Connect { .. } => "http".into(),
             ApiError::Timeout { .. } => "timeout".into(),
-            ApiError::Decode { .. } => "decode".into(),
+            ApiError::Unreachable { .. } => "connect".into(),
+            ApiError::Decode { .. } | ApiError::Shape { .. } => "decode".into(),
+            ApiError::TokenRejectedAgain(_) => "token_rejected".into(),
             ApiError::TokenSource(_) => "token_source".into(),
         }
     }

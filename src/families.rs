@@ -1,5 +1,8 @@
-//! The data metric families of metrics.md: names and HELP texts in one
-//! table, and the `Sample` every collector produces.
+//! The metric families of metrics.md: the data families and the gauges
+//! derived from poller state, names and HELP texts in one place, and the
+//! `Sample` every collector produces. Counters and histograms that
+//! accumulate (requests, errors, durations) are registered in
+//! `self_metrics.rs`.
 //!
 //! Names here are a public contract: add, never rename.
 
@@ -50,6 +53,39 @@ families! {
     OaUnfollowers => "wechat_official_account_unfollowers", "Unfollows yesterday by source (cancel_user); polled.";
     OaFollowers => "wechat_official_account_followers", "Followers at the end of yesterday (cumulate_user); polled.";
 }
+
+/// Gauges derived from the poller state: one per (app, api), and the last
+/// (`app_paused`) one per app. Rendered by `snapshot.rs`.
+pub const STATE_FAMILIES: [(&str, &str); 7] = [
+    (
+        "wechat_data_date_timestamp_seconds",
+        "Beijing midnight at the start of the day, week or month that the published values of this API belong to.",
+    ),
+    (
+        "wechat_exporter_last_success_timestamp_seconds",
+        "When this API last answered with data.",
+    ),
+    (
+        "wechat_exporter_poll_success",
+        "1 if the last poll of this API succeeded or found data not released yet, 0 if it failed.",
+    ),
+    (
+        "wechat_exporter_data_ready",
+        "1 once the latest period's data has been fetched, 0 while WeChat has not released it.",
+    ),
+    (
+        "wechat_exporter_api_enabled",
+        "1 if this API is polled for the app, 0 if WeChat said the app may not use it.",
+    ),
+    (
+        "wechat_exporter_api_backoff_until_timestamp_seconds",
+        "While this API backs off after a failure of its own (see errcode), when it will next be asked; absent otherwise.",
+    ),
+    (
+        "wechat_exporter_app_paused",
+        "1 while polling of the app is paused (daily quota, credentials, IP whitelist), else 0.",
+    ),
+];
 
 /// One published value: its family, its rendered label set and the value.
 /// Labels are rendered once, when the data arrives, so that a snapshot

@@ -1,6 +1,7 @@
 //! wechat-exporter: WeChat analytics as Prometheus metrics.
 //! See ARCHITECTURE.md for the map of modules.
 
+pub mod apis;
 pub mod backfill;
 pub mod cli;
 pub mod clock;
@@ -12,9 +13,12 @@ pub mod error;
 pub mod families;
 pub mod http_server;
 pub mod logging;
+pub mod model;
+pub mod policy;
 pub mod poller;
 pub mod rate_limit;
 pub mod run;
+pub mod schedule;
 pub mod secret;
 pub mod self_metrics;
 pub mod shard;

@@ -5,105 +5,34 @@
 //! * Final data is never fetched again: a target (API, period, slot) that
 //!   answered with data stays in `ApiState::results` until a newer period
 //!   replaces it.
-//! * Nothing is asked before it can exist: a period is first asked for at
-//!   `release_hour` Beijing on the day after it ends; "not ready" is retried
-//!   after 15, 30 and then every 60 minutes.
+//! * Nothing is asked before it can exist (`schedule.rs`).
 //! * A failure never removes data: the last good samples stay published,
 //!   and `poll_success` / the error counters say what failed.
+//! * A failure has a scope (`policy.rs`): one API's failure never keeps the
+//!   app's other APIs from being polled in the same round.
 //! * Rounds never overlap; apps are polled concurrently up to a bound, and
 //!   a failing app gives up its round without delaying the others.
 
 use crate::clock::Clock;
-use crate::collectors::{self, Collected, Ctx, Target};
+use crate::collectors::{self, Collected, Ctx};
 use crate::config::{AppConfig, Config, PollSettings};
-use crate::dates::{beijing_midnight, next_beijing_midnight, DateRange, Period};
 use crate::error::{ApiError, ErrorClass};
-use crate::families::Sample;
+use crate::model::{self, ApiState, AppRef, AppState, Backoff, Fetched, Target};
+use crate::policy::{self, Decision};
 use crate::rate_limit::RateLimiter;
+use crate::schedule::{due, previous_period_instant, schedule_retry};
 use crate::self_metrics::SelfMetrics;
 use crate::snapshot::{self, SnapshotStore};
 use crate::wechat::api::Api;
 use crate::wechat::client::{app_client, http_client, AppClient};
 use arc_swap::ArcSwap;
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tracing::{debug, error, warn};
-
-/// Delays between "not ready" answers for the same period.
-const NOT_READY_DELAYS_MIN: [i64; 3] = [15, 30, 60];
-
-/// One fetched, final answer.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Fetched {
-    pub target: Target,
-    pub samples: Vec<Sample>,
-}
-
-/// What the poller knows about one API of one app.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ApiState {
-    /// Final data, at most one per slot once pruned.
-    pub results: Vec<Fetched>,
-    /// Targets that answered "not ready": when to ask again, attempts so far.
-    #[serde(skip)]
-    pub retry_at: BTreeMap<Target, (DateTime<Utc>, u32)>,
-    pub poll_success: Option<bool>,
-    pub data_ready: bool,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    /// Set when WeChat says the app may not use this API.
-    pub disabled: Option<String>,
-}
-
-impl ApiState {
-    fn has(&self, t: &Target) -> bool {
-        self.results.iter().any(|f| f.target == *t)
-    }
-
-    fn has_slot(&self, slot: u32) -> bool {
-        self.results.iter().any(|f| f.target.slot == slot)
-    }
-
-    /// Per slot, the newest result: what `/metrics` shows.
-    pub fn published(&self) -> impl Iterator<Item = &Fetched> {
-        self.results.iter().filter(|f| {
-            !self
-                .results
-                .iter()
-                .any(|o| o.target.slot == f.target.slot && o.target.range > f.target.range)
-        })
-    }
-
-    /// Keeps only what can still be published.
-    fn prune(&mut self, plan: &[Target]) {
-        let newest: BTreeMap<u32, DateRange> = self
-            .published()
-            .map(|f| (f.target.slot, f.target.range))
-            .collect();
-        let slots: Vec<u32> = plan.iter().map(|t| t.slot).collect();
-        self.results.retain(|f| {
-            slots.contains(&f.target.slot) && newest.get(&f.target.slot) == Some(&f.target.range)
-        });
-        self.retry_at.retain(|t, _| plan.contains(t));
-    }
-}
-
-/// What the poller knows about one app.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct AppState {
-    pub apis: BTreeMap<Api, ApiState>,
-    pub paused_until: Option<DateTime<Utc>>,
-    pub pause_reason: Option<String>,
-    /// Consecutive credential/whitelist failures, for a growing pause.
-    pub hard_failures: u32,
-    pub polled_once: bool,
-    pub last_error: Option<String>,
-}
 
 pub struct AppPoller {
     pub config: AppConfig,
@@ -113,18 +42,14 @@ pub struct AppPoller {
 
 impl AppPoller {
     pub fn lock(&self) -> std::sync::MutexGuard<'_, AppState> {
-        // A panic elsewhere cannot leave the state half-written in a way
-        // that matters more than losing the exporter: keep going.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        model::lock(&self.state)
     }
 }
 
-/// What the rest of the round does after a call.
+/// What the rest of the app's round does after an API's turn.
 enum Flow {
     Continue,
-    /// This API is done for the round (e.g. just disabled).
-    StopApi,
-    /// This app is done for the round.
+    /// An app-scoped failure: the app is done for the round.
     StopApp,
 }
 
@@ -245,7 +170,7 @@ impl Poller {
     }
 
     /// Restores saved state into apps of the same name and appid.
-    pub fn restore(&self, saved: crate::storage::SavedApps) -> usize {
+    pub fn restore(&self, saved: model::SavedApps) -> usize {
         let mut restored = 0;
         for app in self.apps.load().iter() {
             if let Some((appid, st)) = saved.get(&app.config.name) {
@@ -340,7 +265,7 @@ impl Poller {
                 st.pause_reason = None;
             }
         }
-        // The configured order: cumulate before summary.
+        // The table's order: getusercumulate before getusersummary.
         for api in app.config.enabled_apis() {
             if let Flow::StopApp = self.poll_api(app, api, now, release_hour).await {
                 break;
@@ -349,6 +274,8 @@ impl Poller {
         app.lock().polled_once = true;
     }
 
+    /// One API's turn in an app's round. Whatever fails here, only an
+    /// app-scoped failure (`Flow::StopApp`) ends the app's round.
     async fn poll_api(
         &self,
         app: &AppPoller,
@@ -377,7 +304,6 @@ impl Poller {
         // poll_success says how this round's calls went: any failure is 0;
         // "not ready" is not a failure.
         let called = !work.is_empty();
-        let mut failed = false;
         while let Some(target) = work.pop_front() {
             let result = app.client.call(api, target.range).await;
             let mut st = app.lock();
@@ -393,136 +319,164 @@ impl Poller {
             };
             let outcome = result.and_then(|body| {
                 collector.collect(&ctx, &target, body).map_err(|e| {
+                    // The call itself succeeded, so the client counted no error.
                     self.metrics
                         .api_errors
                         .with_label_values(&[&app.config.name, api.label(), "decode"])
                         .inc();
-                    ApiError::Decode {
-                        url: api.path().to_string(),
-                        reason: e.to_string(),
+                    ApiError::Shape {
+                        api: api.label(),
+                        path: e.path,
+                        reason: e.reason,
+                        excerpt: e.excerpt,
                     }
                 })
             });
             let app_name = app.config.name.clone();
+            let samples = match outcome {
+                Ok(Collected::Samples(samples)) => samples,
+                Ok(Collected::Partial { samples, skipped }) => {
+                    self.metrics
+                        .answer_parts_skipped
+                        .with_label_values(&[&app_name, api.label()])
+                        .inc_by(skipped.len() as u64);
+                    warn!(
+                        app = %app_name,
+                        api = api.label(),
+                        skipped = skipped.len(),
+                        first = %skipped[0],
+                        advice = "WeChat changed the shape of part of this answer; the parts that fit are published",
+                        "answer partly skipped"
+                    );
+                    samples
+                }
+                Ok(Collected::NotReady) => {
+                    let ctx = (&fallback_plan[..], &mut tried_fallback, &mut work);
+                    self.not_ready(&app_name, &mut st, api, target, ctx, now, release_hour);
+                    continue;
+                }
+                Err(e) if e.class() == ErrorClass::NotReady => {
+                    let ctx = (&fallback_plan[..], &mut tried_fallback, &mut work);
+                    self.not_ready(&app_name, &mut st, api, target, ctx, now, release_hour);
+                    continue;
+                }
+                Err(e) => return self.on_failure(&app_name, &mut st, api, &e, now),
+            };
+            st.hard_failures = 0;
             let Some(s) = st.apis.get_mut(&api) else {
                 return Flow::Continue;
             };
-            let mut not_ready = false;
-            match outcome {
-                Ok(Collected::Samples(samples)) => {
-                    s.results.push(Fetched { target, samples });
-                    s.retry_at.remove(&target);
-                    s.last_success = Some(now);
-                    s.last_error = None;
-                    st.hard_failures = 0;
-                    debug!(app = %app_name, api = api.label(), period = ?target.range, "fetched");
-                }
-                Ok(Collected::NotReady) => not_ready = true,
-                Err(e) if e.class() == ErrorClass::NotReady => not_ready = true,
-                Err(e) => {
-                    let class = e.class();
-                    let msg = e.to_string();
-                    failed = true;
-                    s.poll_success = Some(false);
-                    s.last_error = Some(msg.clone());
-                    st.last_error = Some(format!("{}: {msg}", api.label()));
-                    let flow = self.on_failure(&app_name, &mut st, api, &target, class, now);
-                    error!(app = %app_name, api = api.label(), errcode = %e.errcode_label(), error = %msg, advice = class.advice(), "poll failed");
-                    match flow {
-                        Flow::StopApp => return Flow::StopApp,
-                        Flow::StopApi => return Flow::Continue,
-                        Flow::Continue => {}
-                    }
-                }
-            }
-            if not_ready {
-                let Some(s) = st.apis.get_mut(&api) else {
-                    return Flow::Continue;
-                };
-                schedule_retry(s, &target, now, release_hour);
-                debug!(
-                    app = %app_name,
-                    api = api.label(),
-                    period = ?target.range,
-                    retry_at = ?s.retry_at.get(&target).map(|(t, _)| t.to_rfc3339()),
-                    advice = ErrorClass::NotReady.advice(),
-                    "data not ready"
-                );
-                if !s.has_slot(target.slot) {
-                    // Nothing to show yet (first start): the previous period
-                    // is released, show that meanwhile.
-                    if let Some(fb) = fallback_plan.iter().find(|f| f.slot == target.slot) {
-                        if !tried_fallback.contains(fb) && due(s, fb, now, 0.0) {
-                            tried_fallback.push(*fb);
-                            work.push_back(*fb);
-                        }
-                    }
-                }
-            }
+            s.results.push(Fetched { target, samples });
+            s.retry_at.remove(&target);
+            s.backoff = None;
+            s.last_success = Some(now);
+            s.last_error = None;
+            debug!(app = %app_name, api = api.label(), period = ?target.range, "fetched");
         }
         let mut st = app.lock();
         if let Some(s) = st.apis.get_mut(&api) {
             s.prune(&plan);
             s.data_ready = plan.iter().all(|t| s.has(t));
-            if called && !failed {
+            if called {
                 s.poll_success = Some(true);
             }
         }
         Flow::Continue
     }
 
+    /// A "not ready" answer: ask again later; with nothing to show yet
+    /// (first start), fetch the previous period meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    fn not_ready(
+        &self,
+        app: &str,
+        st: &mut AppState,
+        api: Api,
+        target: Target,
+        (fallback_plan, tried_fallback, work): (&[Target], &mut Vec<Target>, &mut VecDeque<Target>),
+        now: DateTime<Utc>,
+        release_hour: f64,
+    ) {
+        let Some(s) = st.apis.get_mut(&api) else {
+            return;
+        };
+        schedule_retry(s, &target, now, release_hour);
+        debug!(
+            app,
+            api = api.label(),
+            period = ?target.range,
+            retry_at = ?s.retry_at.get(&target).map(|(t, _)| t.to_rfc3339()),
+            advice = ErrorClass::NotReady.advice(),
+            "data not ready"
+        );
+        if !s.has_slot(target.slot) {
+            if let Some(fb) = fallback_plan.iter().find(|f| f.slot == target.slot) {
+                if !tried_fallback.contains(fb) && due(s, fb, now, 0.0) {
+                    tried_fallback.push(*fb);
+                    work.push_back(*fb);
+                }
+            }
+        }
+    }
+
+    /// Applies the failure policy to a failed call of `api`.
     fn on_failure(
         &self,
         app: &str,
         st: &mut AppState,
         api: Api,
-        target: &Target,
-        class: ErrorClass,
+        e: &ApiError,
         now: DateTime<Utc>,
     ) -> Flow {
-        let pause = |st: &mut AppState, until: DateTime<Utc>, reason: &str| {
-            st.paused_until = Some(until);
-            st.pause_reason = Some(reason.to_string());
-            warn!(app, until = %until.to_rfc3339(), reason, "pausing app");
-        };
-        match class {
-            ErrorClass::Transient | ErrorClass::Token => Flow::StopApp,
-            ErrorClass::DailyQuota => {
-                pause(
-                    st,
-                    next_beijing_midnight(now),
-                    "daily quota reached (45009)",
-                );
-                Flow::StopApp
+        let class = e.class();
+        let msg = e.to_string();
+        st.last_error = Some(format!("{}: {msg}", api.label()));
+        let api_streak = st
+            .apis
+            .get(&api)
+            .and_then(|s| s.backoff.as_ref())
+            .map_or(0, |b| b.failures);
+        let streak = match class.scope() {
+            crate::error::Scope::Api => api_streak,
+            crate::error::Scope::App => st.hard_failures,
+        }
+        .saturating_add(1);
+        let decision = policy::decide(class, streak, now);
+        error!(
+            app,
+            api = api.label(),
+            errcode = %e.errcode_label(),
+            error = %msg,
+            advice = class.advice(),
+            scope = ?class.scope(),
+            "poll failed"
+        );
+        if let Some(s) = st.apis.get_mut(&api) {
+            s.poll_success = Some(false);
+            s.last_error = Some(msg);
+        }
+        match decision {
+            Decision::BackOffApi { until } => {
+                set_backoff(st.apis.get_mut(&api), until, streak);
+                Flow::Continue
             }
-            ErrorClass::RateLimited => {
-                pause(
-                    st,
-                    now + Duration::minutes(5),
-                    "per-minute rate limit (45011)",
-                );
-                Flow::StopApp
-            }
-            ErrorClass::Credentials | ErrorClass::IpWhitelist | ErrorClass::RiskyIp => {
-                st.hard_failures += 1;
-                let hours = 1i64 << (st.hard_failures - 1).min(3);
-                pause(st, now + Duration::hours(hours), class.advice());
-                Flow::StopApp
-            }
-            ErrorClass::Unauthorized => {
+            Decision::DisableApi => {
                 if let Some(s) = st.apis.get_mut(&api) {
                     s.disabled = Some("not authorised for this app".into());
                 }
-                Flow::StopApi
-            }
-            ErrorClass::BadRequest | ErrorClass::Unknown | ErrorClass::NotReady => {
-                // Asking again at once would fail the same way.
-                if let Some(s) = st.apis.get_mut(&api) {
-                    let n = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
-                    s.retry_at
-                        .insert(*target, (now + Duration::hours(1), n + 1));
-                }
+                warn!(app, api = api.label(), "API disabled for this app");
                 Flow::Continue
+            }
+            Decision::EndAppRound => {
+                st.hard_failures = streak;
+                Flow::StopApp
+            }
+            Decision::PauseApp { until, reason } => {
+                st.hard_failures = streak;
+                st.paused_until = Some(until);
+                st.pause_reason = Some(reason.to_string());
+                warn!(app, until = %until.to_rfc3339(), reason, "pausing app");
+                Flow::StopApp
             }
         }
     }
@@ -545,8 +499,16 @@ impl Poller {
         }
         let render_started = std::time::Instant::now();
         let apps = self.apps.load_full();
+        let refs: Vec<AppRef<'_>> = apps
+            .iter()
+            .map(|a| AppRef {
+                name: &a.config.name,
+                kind: a.config.kind,
+                state: &a.state,
+            })
+            .collect();
         let snap = snapshot::build(
-            &apps,
+            &refs,
             &self.metrics,
             self.store.round_duration(),
             &self.extra_labels,
@@ -565,44 +527,8 @@ impl Poller {
     }
 }
 
-/// After a "not ready": ask again after 15, 30, then every 60 minutes, and
-/// never before the period's usual release time.
-fn schedule_retry(s: &mut ApiState, target: &Target, now: DateTime<Utc>, release_hour: f64) {
-    let attempts = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
-    let delay = NOT_READY_DELAYS_MIN[(attempts as usize).min(NOT_READY_DELAYS_MIN.len() - 1)];
-    let next = (now + Duration::minutes(delay)).max(release_time(target, release_hour));
-    s.retry_at.insert(*target, (next, attempts + 1));
-}
-
-/// Whether `t` should be asked for at `now`.
-fn due(s: &ApiState, t: &Target, now: DateTime<Utc>, release_hour: f64) -> bool {
-    if s.has(t) {
-        return false;
-    }
-    if let Some((at, _)) = s.retry_at.get(t) {
-        return now >= *at;
-    }
-    // Before the release hour, only an empty slot is worth a call (it may
-    // still answer for a period released earlier).
-    now >= release_time(t, release_hour) || !s.has_slot(t.slot)
-}
-
-/// When WeChat normally releases `t`'s data: `release_hour` Beijing on the
-/// day after the period ends.
-fn release_time(t: &Target, release_hour: f64) -> DateTime<Utc> {
-    beijing_midnight(t.data_period.end + Duration::days(1))
-        + Duration::seconds((release_hour * 3600.0) as i64)
-}
-
-/// An instant whose latest complete period is the one before `now`'s.
-fn previous_period_instant(now: DateTime<Utc>, period: Period) -> DateTime<Utc> {
-    match period {
-        Period::Daily => now - Duration::days(1),
-        Period::Weekly => now - Duration::days(7),
-        Period::Monthly => {
-            let today = crate::dates::beijing_date(now);
-            let first = today.with_day(1).unwrap_or(today);
-            beijing_midnight(first) - Duration::days(1)
-        }
+fn set_backoff(s: Option<&mut ApiState>, until: DateTime<Utc>, failures: u32) {
+    if let Some(s) = s {
+        s.backoff = Some(Backoff { until, failures });
     }
 }

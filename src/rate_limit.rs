@@ -36,16 +36,27 @@ pub struct RateLimiter {
 
 #[derive(Debug, Default)]
 struct State {
-    per_minute: u32,
+    /// The least time between two calls; `None` = unlimited.
+    spacing: Option<Duration>,
     /// The earliest instant the next call may go.
     next: Option<Instant>,
 }
 
+fn spacing_of(per_minute: u32) -> Option<Duration> {
+    (per_minute > 0).then(|| Duration::from_secs(60) / per_minute)
+}
+
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
+        Self::spaced(spacing_of(per_minute))
+    }
+
+    /// Calls at least `spacing` apart. Serves rates of any size, below one
+    /// a minute too (backfill's `--rate`).
+    pub fn spaced(spacing: Option<Duration>) -> Self {
         Self {
             state: Mutex::new(State {
-                per_minute,
+                spacing: spacing.filter(|s| !s.is_zero()),
                 next: None,
             }),
             ..Self::default()
@@ -67,30 +78,33 @@ impl RateLimiter {
     /// their slot; the new spacing applies from the next reservation.
     pub fn set_per_minute(&self, per_minute: u32) {
         let mut st = self.lock();
-        if st.per_minute != per_minute {
-            st.per_minute = per_minute;
-            if per_minute == 0 {
+        let spacing = spacing_of(per_minute);
+        if st.spacing != spacing {
+            st.spacing = spacing;
+            if spacing.is_none() {
                 st.next = None;
             }
         }
     }
 
+    /// The limit in calls per minute, 0 when unlimited.
     pub fn per_minute(&self) -> u32 {
-        self.lock().per_minute
+        self.lock()
+            .spacing
+            .map_or(0, |s| (60.0 / s.as_secs_f64()).round() as u32)
     }
 
     /// Waits for this call's turn.
     pub async fn acquire(&self) {
         let slot = {
             let mut st = self.lock();
-            if st.per_minute == 0 {
-                None
-            } else {
-                let spacing = Duration::from_secs(60) / st.per_minute;
+            if let Some(spacing) = st.spacing {
                 let now = Instant::now();
                 let slot = st.next.map_or(now, |n| n.max(now));
                 st.next = Some(slot + spacing);
                 Some((slot, now))
+            } else {
+                None
             }
         };
         if let Some((slot, now)) = slot {

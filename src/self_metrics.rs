@@ -12,6 +12,8 @@ pub struct SelfMetrics {
     registry: Registry,
     pub api_requests: IntCounterVec,
     pub api_errors: IntCounterVec,
+    /// Parts of answers (list items) skipped because they did not fit.
+    pub answer_parts_skipped: IntCounterVec,
     pub api_duration: HistogramVec,
     pub token_refreshes: IntCounterVec,
     pub poll_rounds: IntCounter,
@@ -39,6 +41,14 @@ impl SelfMetrics {
                 "Failed WeChat API calls; errcode is WeChat's code, or http, timeout, decode.",
             ),
             &["app", "api", "errcode"],
+        )
+        .expect("valid metric definition");
+        let answer_parts_skipped = IntCounterVec::new(
+            Opts::new(
+                "wechat_exporter_answer_parts_skipped_total",
+                "Parts of WeChat answers (list items: a page row, a scene, a source) left out because they did not have the documented shape; the rest of the answer is published.",
+            ),
+            &["app", "api"],
         )
         .expect("valid metric definition");
         let api_duration = HistogramVec::new(
@@ -98,6 +108,7 @@ impl SelfMetrics {
         for c in [
             Box::new(api_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(api_errors.clone()),
+            Box::new(answer_parts_skipped.clone()),
             Box::new(api_duration.clone()),
             Box::new(token_refreshes.clone()),
             Box::new(poll_rounds.clone()),
@@ -113,6 +124,7 @@ impl SelfMetrics {
             registry,
             api_requests,
             api_errors,
+            answer_parts_skipped,
             api_duration,
             token_refreshes,
             poll_rounds,
@@ -155,6 +167,9 @@ impl SelfMetrics {
                 let _ = match family.name() {
                     "wechat_exporter_api_requests_total" => self.api_requests.remove(&map),
                     "wechat_exporter_api_request_errors_total" => self.api_errors.remove(&map),
+                    "wechat_exporter_answer_parts_skipped_total" => {
+                        self.answer_parts_skipped.remove(&map)
+                    }
                     "wechat_exporter_token_refreshes_total" => self.token_refreshes.remove(&map),
                     _ => Ok(()),
                 };

@@ -3,8 +3,8 @@
 //! the landing page. Swapped in atomically; a scrape clones two `Bytes`
 //! handles and holds no lock while writing.
 
-use crate::families::{render_labels, write_value, Family, Sample};
-use crate::poller::AppPoller;
+use crate::families::{render_labels, write_value, Family, Sample, STATE_FAMILIES};
+use crate::model::AppRef;
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::api::{Api, AppKind};
 use arc_swap::ArcSwap;
@@ -62,38 +62,9 @@ impl SnapshotStore {
     }
 }
 
-/// Gauges derived from the poller state: one per (app, api), and the last
-/// (`app_paused`) one per app.
-const STATE_FAMILIES: [(&str, &str); 6] = [
-    (
-        "wechat_data_date_timestamp_seconds",
-        "Beijing midnight at the start of the day, week or month that the published values of this API belong to.",
-    ),
-    (
-        "wechat_exporter_last_success_timestamp_seconds",
-        "When this API last answered with data.",
-    ),
-    (
-        "wechat_exporter_poll_success",
-        "1 if the last poll of this API succeeded or found data not released yet, 0 if it failed.",
-    ),
-    (
-        "wechat_exporter_data_ready",
-        "1 once the latest period's data has been fetched, 0 while WeChat has not released it.",
-    ),
-    (
-        "wechat_exporter_api_enabled",
-        "1 if this API is polled for the app, 0 if WeChat said the app may not use it.",
-    ),
-    (
-        "wechat_exporter_app_paused",
-        "1 while polling of the app is paused (daily quota, credentials, IP whitelist), else 0.",
-    ),
-];
-
 /// Renders the full exposition from the apps' current state.
 pub fn build(
-    apps: &[Arc<AppPoller>],
+    apps: &[AppRef<'_>],
     metrics: &SelfMetrics,
     round_secs: f64,
     extra: &[(String, String)],
@@ -107,12 +78,12 @@ pub fn build(
     let mut statuses = Vec::with_capacity(apps.len());
     let mut ready = true;
     for app in apps {
-        let st = app.lock();
+        let st = crate::model::lock(app.state);
         ready &= st.polled_once;
-        let name = app.config.name.as_str();
+        let name = app.name;
         let mut status = AppStatus {
             name: name.to_string(),
-            kind: app.config.kind,
+            kind: app.kind,
             last_success: None,
             data_date: None,
             last_error: st.last_error.clone(),
@@ -171,11 +142,19 @@ pub fn build(
                 &labels,
                 if s.disabled.is_some() { 0.0 } else { 1.0 },
             );
+            if let Some(b) = s.backoff.as_ref().filter(|b| b.until > now) {
+                line(
+                    &mut state_lines[5],
+                    STATE_FAMILIES[5].0,
+                    &labels,
+                    b.until.timestamp() as f64,
+                );
+            }
         }
         let is_paused = st.paused_until.is_some_and(|u| u > now) as u8;
         line(
-            &mut state_lines[5],
-            STATE_FAMILIES[5].0,
+            &mut state_lines[6],
+            STATE_FAMILIES[6].0,
             &render_labels(&[("app", name)]),
             is_paused as f64,
         );

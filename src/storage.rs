@@ -6,7 +6,8 @@
 //! not parse, has another format version, or belongs to another appid is
 //! reported and ignored: losing a cache is never fatal.
 
-use crate::poller::{AppState, Poller};
+use crate::model::AppState;
+use crate::poller::Poller;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ const FORMAT: &str = "wechat-exporter-state";
 const VERSION: u32 = 1;
 
 /// Saved state: app name → (appid, state).
-pub type SavedApps = BTreeMap<String, (String, AppState)>;
+pub use crate::model::SavedApps;
 
 #[derive(Serialize, Deserialize)]
 struct StateFile {

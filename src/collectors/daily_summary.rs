@@ -1,6 +1,8 @@
 //! Daily summary: cumulative visitors, shares and sharers of yesterday.
 
-use super::{latest_period, parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{
+    latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, ShapeError, Target,
+};
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{DailySummaryRow, ListResponse};
@@ -21,8 +23,8 @@ impl Collector for DailySummary {
     ) -> Result<Collected, ShapeError> {
         let resp: ListResponse<DailySummaryRow> = parse(body)?;
         let want = compact(target.range.begin);
-        let Some(row) = resp.list.into_iter().find(|r| r.ref_date == want) else {
-            return Ok(Collected::NotReady);
+        let Some(row) = resp.list.iter().find(|r| r.ref_date == want) else {
+            return not_ready_unless_skipped("list", &resp.list);
         };
         let app = [("app", ctx.app)];
         let daily = [("app", ctx.app), ("period", "daily")];

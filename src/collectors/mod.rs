@@ -3,11 +3,11 @@
 //! how one answer becomes samples (`collect`). Scheduling, retries and
 //! state live in the poller; collectors are pure functions of their input.
 
-use crate::dates::{DateRange, Period};
+use crate::dates::Period;
 use crate::families::Sample;
 use crate::wechat::api::Api;
+use crate::wechat::types::{excerpt, Lenient};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 pub mod daily_summary;
@@ -19,18 +19,7 @@ pub mod visit_distribution;
 pub mod visit_page;
 pub mod visit_trend;
 
-/// One call's worth of data to publish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Target {
-    /// Which published slot this fills: the retention offset, the portrait
-    /// window in days, 0 where an API publishes one period.
-    pub slot: u32,
-    /// The `begin_date`..`end_date` of the call.
-    pub range: DateRange,
-    /// The day, week or month the published values belong to; its end
-    /// decides when WeChat releases the data.
-    pub data_period: DateRange,
-}
+pub use crate::model::Target;
 
 /// What a collector needs to know about the app.
 pub struct Ctx<'a> {
@@ -49,12 +38,34 @@ pub enum Collected {
     /// WeChat answered but has not released this period yet.
     NotReady,
     Samples(Vec<Sample>),
+    /// Samples of the parts that fit; `skipped` says, per part that did
+    /// not, its JSON path, why and what it held.
+    Partial {
+        samples: Vec<Sample>,
+        skipped: Vec<String>,
+    },
+}
+
+impl Collected {
+    /// `Samples`, or `Partial` when some part was skipped.
+    pub fn with_skipped(samples: Vec<Sample>, skipped: Vec<String>) -> Self {
+        if skipped.is_empty() {
+            Collected::Samples(samples)
+        } else {
+            Collected::Partial { samples, skipped }
+        }
+    }
 }
 
 /// A WeChat answer that does not have the documented shape.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("unexpected answer shape: {0}")]
-pub struct ShapeError(pub String);
+#[error("unexpected answer shape at `{path}`: {reason} (near: {excerpt})")]
+pub struct ShapeError {
+    /// The JSON path of what did not fit, `.` for the whole answer.
+    pub path: String,
+    pub reason: String,
+    pub excerpt: String,
+}
 
 pub trait Collector: Send + Sync {
     /// The calls whose data should be on `/metrics` at `now`.
@@ -68,22 +79,9 @@ pub trait Collector: Send + Sync {
     ) -> Result<Collected, ShapeError>;
 }
 
-/// The collector of `api`.
+/// The collector of `api`, from its row of the API table.
 pub fn collector(api: Api) -> &'static dyn Collector {
-    match api {
-        Api::DailySummary => &daily_summary::DailySummary,
-        Api::DailyVisitTrend => &visit_trend::VisitTrend(Period::Daily),
-        Api::WeeklyVisitTrend => &visit_trend::VisitTrend(Period::Weekly),
-        Api::MonthlyVisitTrend => &visit_trend::VisitTrend(Period::Monthly),
-        Api::VisitDistribution => &visit_distribution::VisitDistribution,
-        Api::DailyRetention => &retention::Retention(Period::Daily),
-        Api::WeeklyRetention => &retention::Retention(Period::Weekly),
-        Api::MonthlyRetention => &retention::Retention(Period::Monthly),
-        Api::VisitPage => &visit_page::VisitPage,
-        Api::UserPortrait => &user_portrait::UserPortrait,
-        Api::UserSummary => &user_analysis::UserSummary,
-        Api::UserCumulate => &user_analysis::UserCumulate,
-    }
+    api.spec().collector
 }
 
 /// The single target of an API that publishes the latest period only.
@@ -96,11 +94,72 @@ pub(crate) fn latest_period(period: Period, now: DateTime<Utc>) -> Vec<Target> {
     }]
 }
 
-/// Parses a typed body, naming the API on failure.
+/// Parses a typed body; on failure, says where and what did not fit.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     body: serde_json::Value,
 ) -> Result<T, ShapeError> {
-    serde_json::from_value(body).map_err(|e| ShapeError(e.to_string()))
+    serde_path_to_error::deserialize::<_, T>(&body).map_err(|e| {
+        let path = e.path().to_string();
+        let near = value_at(&body, e.path()).unwrap_or(&body);
+        ShapeError {
+            reason: e.inner().to_string(),
+            excerpt: excerpt(near),
+            path,
+        }
+    })
+}
+
+/// The value at a serde path, when the path exists in `v`.
+fn value_at<'a>(
+    v: &'a serde_json::Value,
+    path: &serde_path_to_error::Path,
+) -> Option<&'a serde_json::Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(v, |v, seg| match seg {
+        Segment::Seq { index } => v.get(*index),
+        Segment::Map { key } => v.get(key.as_str()),
+        Segment::Enum { .. } | Segment::Unknown => Some(v),
+    })
+}
+
+/// Notes for the items of `list` (at JSON path `at`) that were skipped.
+pub(crate) fn skipped_notes<T>(at: &str, list: &Lenient<T>, out: &mut Vec<String>) {
+    for s in &list.skipped {
+        let inner = if s.path == "." {
+            String::new()
+        } else {
+            format!(".{}", s.path)
+        };
+        out.push(format!(
+            "{at}[{}]{inner}: {} (near: {})",
+            s.index, s.reason, s.excerpt
+        ));
+    }
+}
+
+/// When the wanted part of an answer is missing and some item of `list`
+/// was skipped, the answer did not fit: the first skipped item says how.
+pub(crate) fn skipped_error<T>(at: &str, list: &Lenient<T>) -> Option<ShapeError> {
+    list.skipped.first().map(|s| ShapeError {
+        path: if s.path == "." {
+            format!("{at}[{}]", s.index)
+        } else {
+            format!("{at}[{}].{}", s.index, s.path)
+        },
+        reason: s.reason.clone(),
+        excerpt: s.excerpt.clone(),
+    })
+}
+
+/// `NotReady`, unless items were skipped: then the answer did not fit.
+pub(crate) fn not_ready_unless_skipped<T>(
+    at: &str,
+    list: &Lenient<T>,
+) -> Result<Collected, ShapeError> {
+    match skipped_error(at, list) {
+        Some(e) => Err(e),
+        None => Ok(Collected::NotReady),
+    }
 }
 
 /// Drops repeated label sets, keeping the first: a duplicate series would

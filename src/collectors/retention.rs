@@ -5,7 +5,7 @@
 //! the cohort of 8 days ago): one call per offset, each its own slot. The
 //! ratio divides by key 0 of the same answer, i.e. of the same cohort.
 
-use super::{parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::{mp_ref_date, DateRange, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{KeyValue, Retention as Body};
@@ -42,6 +42,9 @@ impl Collector for Retention {
         {
             return Ok(Collected::NotReady);
         }
+        let mut skipped = Vec::new();
+        skipped_notes("visit_uv_new", &resp.visit_uv_new, &mut skipped);
+        skipped_notes("visit_uv", &resp.visit_uv, &mut skipped);
         let offset = target.slot.to_string();
         let mut out = Vec::with_capacity(4);
         for (cohort, values) in [("new", &resp.visit_uv_new), ("active", &resp.visit_uv)] {
@@ -61,10 +64,15 @@ impl Collector for Retention {
             }
         }
         if out.is_empty() {
+            if let Some(e) = skipped_error("visit_uv_new", &resp.visit_uv_new)
+                .or_else(|| skipped_error("visit_uv", &resp.visit_uv))
+            {
+                return Err(e);
+            }
             // The key for this offset has not been released yet.
             return Ok(Collected::NotReady);
         }
-        Ok(Collected::Samples(out))
+        Ok(Collected::with_skipped(out, skipped))
     }
 }
 

@@ -7,7 +7,8 @@
 //! summary counts as zeros only once the cumulate call showed the day.
 
 use super::{
-    dedup, key_label, latest_period, names, parse, Collected, Collector, Ctx, ShapeError, Target,
+    dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, skipped_error,
+    skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
@@ -32,14 +33,17 @@ impl Collector for UserSummary {
         let resp: ListResponse<UserSummaryRow> = parse(body)?;
         let day = target.range.begin;
         let want = dashed(day);
-        let rows: Vec<_> = resp
-            .list
-            .into_iter()
-            .filter(|r| r.ref_date == want)
-            .collect();
-        if rows.is_empty() && ctx.oa_released_day.map_or(true, |d| d < day) {
-            return Ok(Collected::NotReady);
+        let rows: Vec<_> = resp.list.iter().filter(|r| r.ref_date == want).collect();
+        if rows.is_empty() {
+            if let Some(e) = skipped_error("list", &resp.list) {
+                return Err(e);
+            }
+            if ctx.oa_released_day.map_or(true, |d| d < day) {
+                return Ok(Collected::NotReady);
+            }
         }
+        let mut skipped = Vec::new();
+        skipped_notes("list", &resp.list, &mut skipped);
         // Known sources start at 0; rows add to them (a source can repeat).
         let mut by_source: BTreeMap<String, (f64, f64)> = names::OA_SOURCES
             .iter()
@@ -61,7 +65,7 @@ impl Collector for UserSummary {
             out.push(Sample::new(Family::OaNewFollowers, &labels, *new));
             out.push(Sample::new(Family::OaUnfollowers, &labels, *cancel));
         }
-        Ok(Collected::Samples(dedup(out)))
+        Ok(Collected::with_skipped(dedup(out), skipped))
     }
 }
 
@@ -80,7 +84,7 @@ impl Collector for UserCumulate {
         let want = dashed(target.range.begin);
         match resp
             .list
-            .into_iter()
+            .iter()
             .find(|r| r.ref_date == want)
             .and_then(|r| r.cumulate_user)
         {
@@ -89,7 +93,7 @@ impl Collector for UserCumulate {
                 &[("app", ctx.app)],
                 v,
             )])),
-            None => Ok(Collected::NotReady),
+            None => not_ready_unless_skipped("list", &resp.list),
         }
     }
 }

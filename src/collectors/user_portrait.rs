@@ -2,7 +2,7 @@
 //! province, city, gender, platform, device and age, for new and active
 //! users. Each window is its own slot and call.
 
-use super::{dedup, parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{dedup, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::{latest_day, DateRange};
 use crate::families::{Family, Sample};
 use crate::wechat::types::UserPortrait as Body;
@@ -37,9 +37,15 @@ impl Collector for UserPortrait {
         let resp: Body = parse(body)?;
         let window = format!("{}d", target.slot);
         let mut out = Vec::new();
-        for (cohort, group) in [("new", &resp.visit_uv_new), ("active", &resp.visit_uv)] {
+        let mut skipped = Vec::new();
+        for (field, cohort, group) in [
+            ("visit_uv_new", "new", &resp.visit_uv_new),
+            ("visit_uv", "active", &resp.visit_uv),
+        ] {
             let Some(group) = group else { continue };
             for (dimension, items) in group.dimensions() {
+                // The path names the label; the JSON key may be its plural.
+                skipped_notes(&format!("{field}.{dimension}"), items, &mut skipped);
                 for item in items {
                     let Some(v) = item.value else { continue };
                     out.push(Sample::new(
@@ -59,6 +65,6 @@ impl Collector for UserPortrait {
         if out.is_empty() {
             return Ok(Collected::NotReady);
         }
-        Ok(Collected::Samples(dedup(out)))
+        Ok(Collected::with_skipped(dedup(out), skipped))
     }
 }

@@ -2,7 +2,8 @@
 //! visits by stay and depth bucket. Indexes and keys are kept open.
 
 use super::{
-    dedup, key_label, latest_period, names, parse, Collected, Collector, Ctx, ShapeError, Target,
+    dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, skipped_notes,
+    Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
@@ -27,12 +28,21 @@ impl Collector for VisitDistribution {
             .ref_date
             .as_deref()
             .is_some_and(|d| d != compact(target.range.begin))
-            || resp.list.is_empty()
         {
             return Ok(Collected::NotReady);
         }
+        if resp.list.is_empty() {
+            return not_ready_unless_skipped("list", &resp.list);
+        }
+        let mut skipped = Vec::new();
+        skipped_notes("list", &resp.list, &mut skipped);
         let mut out = Vec::new();
-        for idx in &resp.list {
+        for (i, idx) in resp.list.indexed() {
+            skipped_notes(
+                &format!("list[{i}].item_list"),
+                &idx.item_list,
+                &mut skipped,
+            );
             for kv in &idx.item_list {
                 let key = key_label(kv.key);
                 let key_name = names::distribution_key_name(&idx.index, &key);
@@ -49,6 +59,6 @@ impl Collector for VisitDistribution {
                 ));
             }
         }
-        Ok(Collected::Samples(dedup(out)))
+        Ok(Collected::with_skipped(dedup(out), skipped))
     }
 }

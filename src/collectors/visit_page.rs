@@ -1,7 +1,10 @@
 //! Yesterday's top pages: visits, visitors, stay, entries, exits, shares.
 //! WeChat sends the top 200; the app's `page_limit` keeps fewer.
 
-use super::{dedup, latest_period, parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{
+    dedup, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected, Collector,
+    Ctx, ShapeError, Target,
+};
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::VisitPage as Body;
@@ -25,10 +28,14 @@ impl Collector for VisitPage {
             .ref_date
             .as_deref()
             .is_some_and(|d| d != compact(target.range.begin))
-            || resp.list.is_empty()
         {
             return Ok(Collected::NotReady);
         }
+        if resp.list.is_empty() {
+            return not_ready_unless_skipped("list", &resp.list);
+        }
+        let mut skipped = Vec::new();
+        skipped_notes("list", &resp.list, &mut skipped);
         // WeChat sorts by visits, but nothing promises it; the limit must
         // keep the busiest pages.
         resp.list.sort_by(|a, b| {
@@ -53,6 +60,6 @@ impl Collector for VisitPage {
                 }
             }
         }
-        Ok(Collected::Samples(dedup(out)))
+        Ok(Collected::with_skipped(dedup(out), skipped))
     }
 }

@@ -1,7 +1,9 @@
 //! Daily, weekly and monthly visit trend: opens, visits, visitors, new
 //! visitors, stay and depth of the latest complete period.
 
-use super::{latest_period, parse, Collected, Collector, Ctx, ShapeError, Target};
+use super::{
+    latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, ShapeError, Target,
+};
 use crate::dates::{mp_ref_date, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{ListResponse, VisitTrendRow};
@@ -23,8 +25,8 @@ impl Collector for VisitTrend {
         let resp: ListResponse<VisitTrendRow> = parse(body)?;
         let want = mp_ref_date(&target.range, self.0);
         // Rows of other dates have been seen; only the asked one counts.
-        let Some(row) = resp.list.into_iter().find(|r| r.ref_date == want) else {
-            return Ok(Collected::NotReady);
+        let Some(row) = resp.list.iter().find(|r| r.ref_date == want) else {
+            return not_ready_unless_skipped("list", &resp.list);
         };
         let labels = [("app", ctx.app), ("period", self.0.label())];
         let fields = [

@@ -309,7 +309,7 @@ impl Gen {
         let w = |t: &[(u32, f64)]| t.iter().map(|x| x.1).collect::<Vec<_>>();
         let index = |name: &str, t: &[(u32, f64)], total: f64, sub: u64| DistributionIndex {
             index: name.to_string(),
-            item_list: Self::items(t, self.split(total, &w(t), S_DIST + sub * 100, n)),
+            item_list: Self::items(t, self.split(total, &w(t), S_DIST + sub * 100, n)).into(),
         };
         VisitDistribution {
             ref_date: Some(compact(d)),
@@ -318,7 +318,8 @@ impl Gen {
                 index("access_staytime_info", &STAY, day.sessions, 2),
                 index("access_depth_info", &DEPTH, day.sessions, 3),
                 index("access_source_visit_uv", &SCENES, day.uv, 4),
-            ],
+            ]
+            .into(),
         }
     }
 
@@ -438,7 +439,7 @@ impl Gen {
         rows.truncate(200);
         VisitPage {
             ref_date: Some(compact(d)),
-            list: rows,
+            list: rows.into(),
         }
     }
 
@@ -515,12 +516,12 @@ impl Gen {
             .collect::<Vec<_>>()
         };
         PortraitGroup {
-            province: dim(&PROVINCES, 0.63, 1, true),
-            city: dim(&CITIES, 0.48, 2, true),
-            genders: dim(&GENDERS, 1.0, 3, true),
-            platforms: dim(&PLATFORMS, 1.0, 4, true),
-            devices: dim(&DEVICES, 0.38, 5, false),
-            ages: dim(&AGES, 1.0, 6, true),
+            province: dim(&PROVINCES, 0.63, 1, true).into(),
+            city: dim(&CITIES, 0.48, 2, true).into(),
+            genders: dim(&GENDERS, 1.0, 3, true).into(),
+            platforms: dim(&PLATFORMS, 1.0, 4, true).into(),
+            devices: dim(&DEVICES, 0.38, 5, false).into(),
+            ages: dim(&AGES, 1.0, 6, true).into(),
         }
     }
 

@@ -23,6 +23,9 @@ pub struct Faults {
     pub drop_connections: u32,
     /// The next N matching requests: HTTP 200 with a truncated JSON body.
     pub malformed_json: u32,
+    /// Data answers whose top-level lists and objects are replaced by the
+    /// number 5: valid JSON of a shape nobody expected (`"list": 5`).
+    pub wrong_shape: u32,
     /// The next N matching requests: `{"errcode":-1,"errmsg":"system error …"}`.
     pub busy: u32,
     /// The next N matching requests answer this errcode.
@@ -42,6 +45,7 @@ pub(crate) enum FaultAction {
     Http500,
     Drop,
     Malformed,
+    WrongShape,
     Busy,
     Errcode(i64),
 }
@@ -75,6 +79,9 @@ impl Faults {
         } else if self.malformed_json > 0 {
             self.malformed_json -= 1;
             FaultAction::Malformed
+        } else if self.wrong_shape > 0 {
+            self.wrong_shape -= 1;
+            FaultAction::WrongShape
         } else if self.busy > 0 {
             self.busy -= 1;
             FaultAction::Busy

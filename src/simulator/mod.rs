@@ -320,8 +320,8 @@ impl Simulator {
         let (new, uv) = self.gen(appid).retention(cohort, period, &keys);
         Retention {
             ref_date: Some(crate::dates::mp_ref_date(&cohort, period)),
-            visit_uv_new: new,
-            visit_uv: uv,
+            visit_uv_new: new.into(),
+            visit_uv: uv.into(),
         }
     }
 

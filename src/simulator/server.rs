@@ -14,6 +14,7 @@ use super::tokens::TokenError;
 use super::{
     last_released, released_keys, Faults, Inner, NotReady, RecordedRequest, Simulator, State,
 };
+use crate::apis::Span;
 use crate::dates::{
     beijing_date, compact, latest_day, mp_ref_date, parse_compact, parse_dashed, DateRange, Period,
 };
@@ -138,6 +139,8 @@ pub(crate) struct DataJob {
     range: DateRange,
     /// The newest released day when the request arrived.
     last: NaiveDate,
+    /// Answer with the wrong shape (the `wrong_shape` fault).
+    pub(crate) wrong_shape: bool,
 }
 
 impl DataJob {
@@ -145,11 +148,11 @@ impl DataJob {
         let (g, r, api) = (self.gen, self.range, self.api);
         let v = match api {
             Api::DailySummary => serde_json::to_value(ListResponse {
-                list: vec![g.daily_summary(r.begin)],
+                list: vec![g.daily_summary(r.begin)].into(),
             }),
             Api::DailyVisitTrend | Api::WeeklyVisitTrend | Api::MonthlyVisitTrend => {
                 serde_json::to_value(ListResponse {
-                    list: vec![g.visit_trend(r, api.period())],
+                    list: vec![g.visit_trend(r, api.period())].into(),
                 })
             }
             Api::VisitDistribution => serde_json::to_value(g.visit_distribution(r.begin)),
@@ -158,8 +161,8 @@ impl DataJob {
                 let (new, uv) = g.retention(r, api.period(), &keys);
                 serde_json::to_value(Retention {
                     ref_date: Some(mp_ref_date(&r, api.period())),
-                    visit_uv_new: new,
-                    visit_uv: uv,
+                    visit_uv_new: new.into(),
+                    visit_uv: uv.into(),
                 })
             }
             Api::VisitPage => serde_json::to_value(g.visit_page(r.begin)),
@@ -177,10 +180,16 @@ impl DataJob {
                     .collect(),
             }),
             Api::UserCumulate => serde_json::to_value(ListResponse {
-                list: g.user_cumulate_days(released_days(r, self.last)),
+                list: g.user_cumulate_days(released_days(r, self.last)).into(),
             }),
         };
         match v {
+            Ok(Value::Object(mut m)) if self.wrong_shape => {
+                for v in m.values_mut().filter(|v| v.is_array() || v.is_object()) {
+                    *v = json!(5);
+                }
+                Reply::Json(StatusCode::OK, Value::Object(m))
+            }
             Ok(v) => Reply::Json(StatusCode::OK, v),
             Err(_) => Reply::Json(
                 StatusCode::OK,
@@ -203,7 +212,7 @@ fn empty_body(api: Api, r: DateRange) -> Value {
     let v = match api {
         Api::VisitDistribution => serde_json::to_value(crate::wechat::types::VisitDistribution {
             ref_date: Some(mp_ref_date(&r, p)),
-            list: Vec::new(),
+            list: Vec::new().into(),
         }),
         Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => {
             serde_json::to_value(Retention {
@@ -213,7 +222,7 @@ fn empty_body(api: Api, r: DateRange) -> Value {
         }
         Api::VisitPage => serde_json::to_value(VisitPage {
             ref_date: Some(mp_ref_date(&r, p)),
-            list: Vec::new(),
+            list: Vec::new().into(),
         }),
         Api::UserPortrait => serde_json::to_value(UserPortrait {
             ref_date: Some(portrait_ref_date(r)),
@@ -232,13 +241,13 @@ fn validate(api: Api, r: DateRange, now: DateTime<Utc>) -> Result<(), i64> {
     if r.begin > r.end || r.begin < first || r.end > yesterday {
         return Err(61501);
     }
-    let ok = match api {
-        Api::UserSummary | Api::UserCumulate => r.days() <= 7,
-        Api::UserPortrait => {
-            matches!(r.days(), 1 | 7 | 30)
+    let ok = match api.spec().span {
+        Span::UpToDays(n) => r.days() <= n,
+        Span::RecentWindow(days) => {
+            days.contains(&r.days())
                 && (r.end == yesterday || r.end == yesterday - chrono::Duration::days(1))
         }
-        _ => match api.period() {
+        Span::OnePeriod => match api.period() {
             Period::Daily => r.begin == r.end,
             Period::Weekly => r.is_natural_week(),
             Period::Monthly => r.is_natural_month(),
@@ -326,12 +335,17 @@ impl Inner {
         }
 
         let mut latency = None;
+        let mut wrong_shape = false;
         let (step, code) = 'decided: {
             if is_token || is_data {
                 let (lat, action) = st.faults.take(path, rec.appid.as_deref());
                 latency = lat;
                 let faulted = match action {
                     FaultAction::None => None,
+                    FaultAction::WrongShape => {
+                        wrong_shape = true;
+                        None
+                    }
                     FaultAction::Drop => Some((Reply::Drop, -2)),
                     FaultAction::Http500 => Some((
                         Reply::Text(
@@ -361,6 +375,10 @@ impl Inner {
                 break 'decided (not_found(path), 404);
             };
             match outcome {
+                Ok(Step::Data(mut job)) => {
+                    job.wrong_shape = wrong_shape;
+                    (Step::Data(job), 0)
+                }
                 Ok(step) => (step, 0),
                 Err(c) => (Step::Reply(self.error(&mut st, c)), c),
             }
@@ -483,6 +501,7 @@ impl Inner {
             gen: Gen::new(self.seed, &appid, app.scale),
             range,
             last,
+            wrong_shape: false,
         }))
     }
 }

@@ -177,9 +177,7 @@ impl AppClient {
                 // A busy or unreachable token endpoint is retried like data.
                 None => match self.tokens.token().await {
                     Ok(t) => token.insert(t).clone(),
-                    Err(e)
-                        if e.class() == ErrorClass::Transient && attempt < self.retry.attempts =>
-                    {
+                    Err(e) if e.class().retried_in_call() && attempt < self.retry.attempts => {
                         tokio::time::sleep(self.retry.delay(attempt - 1)).await;
                         continue;
                     }
@@ -191,9 +189,16 @@ impl AppClient {
                 Err(e) => match e.class() {
                     ErrorClass::Token if !token_retried => {
                         token_retried = true;
-                        token = Some(self.tokens.renew_after_rejection(&current).await?);
+                        match self.tokens.renew_after_rejection(&current).await {
+                            Ok(t) => token = Some(t),
+                            Err(e) => {
+                                // No call is made, but the API failed: count it.
+                                self.count_error(api, &e);
+                                return Err(e);
+                            }
+                        }
                     }
-                    ErrorClass::Transient if attempt < self.retry.attempts => {
+                    class if class.retried_in_call() && attempt < self.retry.attempts => {
                         let delay = self.retry.delay(attempt - 1);
                         tracing::debug!(app = %self.app, api = api.label(), attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
                         tokio::time::sleep(delay).await;
@@ -226,12 +231,16 @@ impl AppClient {
         let result = self.send(api, token, body).await;
         timer.observe_duration();
         if let Err(e) = &result {
-            self.metrics
-                .api_errors
-                .with_label_values(&[&self.app, label, &e.errcode_label()])
-                .inc();
+            self.count_error(api, e);
         }
         result
+    }
+
+    fn count_error(&self, api: Api, e: &ApiError) {
+        self.metrics
+            .api_errors
+            .with_label_values(&[&self.app, api.label(), &e.errcode_label()])
+            .inc();
     }
 
     async fn send(

@@ -176,9 +176,8 @@ impl TokenProvider {
     fn check_force_allowed(&self, st: &mut State, now: DateTime<Utc>) -> Result<(), ApiError> {
         if let Some(last) = st.last_force {
             if now - last < Duration::seconds(FORCE_REFRESH_MIN_GAP) {
-                return Err(ApiError::TokenSource(
-                    "token rejected again within 30 s of a forced refresh; not forcing another"
-                        .into(),
+                return Err(ApiError::TokenRejectedAgain(
+                    "within 30 s of a forced refresh; not forcing another".into(),
                 ));
             }
         }
@@ -356,6 +355,11 @@ pub(crate) fn transport_error(e: reqwest::Error, safe_url: &str) -> ApiError {
     if e.is_timeout() {
         ApiError::Timeout {
             url: safe_url.to_string(),
+        }
+    } else if e.is_connect() {
+        ApiError::Unreachable {
+            url: safe_url.to_string(),
+            reason: error_chain(&e.without_url()),
         }
     } else if e.is_decode() || e.is_body() {
         ApiError::Decode {

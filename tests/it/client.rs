@@ -142,6 +142,7 @@ async fn every_endpoint_answers_and_collects() {
                 match c.collect(&ctx, &target, body).unwrap() {
                     Collected::Samples(s) => assert!(!s.is_empty(), "{api:?}"),
                     Collected::NotReady => panic!("{api:?} {target:?} not ready at 12:00 Beijing"),
+                    Collected::Partial { skipped, .. } => panic!("{api:?}: skipped {skipped:?}"),
                 }
             }
         }
@@ -187,7 +188,12 @@ async fn rejected_token_gets_one_renewal_and_one_retry() {
     // Within 30 s of the forced refresh no second force: no loop, no churn.
     f.sim.clear_requests();
     let e = c.call(Api::DailyVisitTrend, day).await.unwrap_err();
-    assert!(matches!(e, ApiError::TokenSource(_)), "{e}");
+    assert!(matches!(e, ApiError::TokenRejectedAgain(_)), "{e}");
+    assert_eq!(
+        e.class(),
+        ErrorClass::Token,
+        "backs off minutes, not an hour"
+    );
     assert_eq!(f.count(TREND), 1);
     assert!(f
         .sim

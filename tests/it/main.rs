@@ -11,6 +11,7 @@ mod deploy;
 mod exporter;
 mod faults;
 mod fuzz;
+mod isolation;
 mod load;
 mod prometheus;
 mod reload;

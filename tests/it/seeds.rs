@@ -50,6 +50,7 @@ fn samples(api: Api) -> HashMap<(Family, String), f64> {
             .map(|s| ((s.family, s.labels), s.value))
             .collect(),
         Collected::NotReady => panic!("{api:?} example read as not ready"),
+        Collected::Partial { skipped, .. } => panic!("{api:?} example partly skipped: {skipped:?}"),
     }
 }
 

@@ -1,0 +1,401 @@
+//! The one table of WeChat analytics APIs the exporter polls.
+//!
+//! Each API is one row of [`SPECS`]: its path, `api` label, app type,
+//! period, date format, the spans WeChat accepts, how its history is
+//! fetched, its collector and the metric families it publishes. The poller,
+//! the backfill, config validation, the docs test and the simulator all
+//! read this table, so adding an API is: a variant of [`Api`], a row here,
+//! its response type in `wechat/types.rs`, its collector file in
+//! `collectors/`, and its simulator handler in `simulator/server.rs`.
+
+use crate::collectors::{
+    daily_summary, retention, user_analysis, user_portrait, visit_distribution, visit_page,
+    visit_trend, Collector,
+};
+use crate::dates::Period;
+use crate::families::Family;
+use serde::{Deserialize, Serialize};
+
+/// One WeChat analytics endpoint. The order is the table's, and the order
+/// in which an app's APIs are polled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    DailySummary,
+    DailyVisitTrend,
+    WeeklyVisitTrend,
+    MonthlyVisitTrend,
+    VisitDistribution,
+    DailyRetention,
+    WeeklyRetention,
+    MonthlyRetention,
+    VisitPage,
+    UserPortrait,
+    // getusercumulate tells whether a day is released, which an empty
+    // getusersummary cannot: it is polled first.
+    UserCumulate,
+    UserSummary,
+}
+
+/// Which kind of WeChat account an app is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppKind {
+    Miniprogram,
+    OfficialAccount,
+}
+
+/// How `begin_date` and `end_date` are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateFormat {
+    /// `yyyymmdd` (Mini Program analytics).
+    Compact,
+    /// `yyyy-mm-dd` (Official Account analytics).
+    Dashed,
+}
+
+/// The date ranges WeChat accepts (61501 otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// Exactly one natural period of the API's `period` (a day, a
+    /// Monday–Sunday week, a whole month).
+    OnePeriod,
+    /// Any range of consecutive days up to this many.
+    UpToDays(i64),
+    /// A window of exactly one of these many days, ending yesterday or the
+    /// day before (user portrait).
+    RecentWindow(&'static [i64]),
+}
+
+/// How history is fetched by `backfill`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    /// One call per period in the range.
+    Periods,
+    /// Retention: one call per cohort answers every offset released for it.
+    Cohorts,
+    /// Ranges of up to this many days, one target per day.
+    DayChunks(i64),
+    /// WeChat serves no history for this API; the reason is reported.
+    None(&'static str),
+}
+
+/// Everything the exporter knows about one API.
+pub struct ApiSpec {
+    pub api: Api,
+    /// The `api` label value, as in metrics.md.
+    pub label: &'static str,
+    /// The URL path below the API base.
+    pub path: &'static str,
+    pub kind: AppKind,
+    /// The period one call covers (the portrait's window is chosen per call).
+    pub period: Period,
+    pub dates: DateFormat,
+    pub span: Span,
+    pub history: History,
+    pub collector: &'static dyn Collector,
+    /// The data families this API publishes.
+    pub families: &'static [Family],
+}
+
+const TREND_FAMILIES: &[Family] = &[
+    Family::MpSessions,
+    Family::MpVisits,
+    Family::MpVisitors,
+    Family::MpNewVisitors,
+    Family::MpStayPerVisitor,
+    Family::MpStayPerSession,
+    Family::MpVisitDepth,
+];
+const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpRetentionRatio];
+
+/// The table, in [`Api`] order (a unit test checks it).
+pub static SPECS: [ApiSpec; 12] = [
+    ApiSpec {
+        api: Api::DailySummary,
+        label: "daily_summary",
+        path: "/datacube/getweanalysisappiddailysummarytrend",
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Periods,
+        collector: &daily_summary::DailySummary,
+        families: &[
+            Family::MpCumulativeVisitors,
+            Family::MpShares,
+            Family::MpSharers,
+        ],
+    },
+    ApiSpec {
+        api: Api::DailyVisitTrend,
+        label: "daily_visit_trend",
+        path: "/datacube/getweanalysisappiddailyvisittrend",
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Periods,
+        collector: &visit_trend::VisitTrend(Period::Daily),
+        families: TREND_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::WeeklyVisitTrend,
+        label: "weekly_visit_trend",
+        path: "/datacube/getweanalysisappidweeklyvisittrend",
+        kind: AppKind::Miniprogram,
+        period: Period::Weekly,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Periods,
+        collector: &visit_trend::VisitTrend(Period::Weekly),
+        families: TREND_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::MonthlyVisitTrend,
+        label: "monthly_visit_trend",
+        path: "/datacube/getweanalysisappidmonthlyvisittrend",
+        kind: AppKind::Miniprogram,
+        period: Period::Monthly,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Periods,
+        collector: &visit_trend::VisitTrend(Period::Monthly),
+        families: TREND_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::VisitDistribution,
+        label: "visit_distribution",
+        path: "/datacube/getweanalysisappidvisitdistribution",
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Periods,
+        collector: &visit_distribution::VisitDistribution,
+        families: &[Family::MpVisitDistribution],
+    },
+    ApiSpec {
+        api: Api::DailyRetention,
+        label: "daily_retention",
+        path: "/datacube/getweanalysisappiddailyretaininfo",
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Cohorts,
+        collector: &retention::Retention(Period::Daily),
+        families: RETENTION_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::WeeklyRetention,
+        label: "weekly_retention",
+        path: "/datacube/getweanalysisappidweeklyretaininfo",
+        kind: AppKind::Miniprogram,
+        period: Period::Weekly,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Cohorts,
+        collector: &retention::Retention(Period::Weekly),
+        families: RETENTION_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::MonthlyRetention,
+        label: "monthly_retention",
+        path: "/datacube/getweanalysisappidmonthlyretaininfo",
+        kind: AppKind::Miniprogram,
+        period: Period::Monthly,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Cohorts,
+        collector: &retention::Retention(Period::Monthly),
+        families: RETENTION_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::VisitPage,
+        label: "visit_page",
+        path: "/datacube/getweanalysisappidvisitpage",
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::OnePeriod,
+        history: History::Periods,
+        collector: &visit_page::VisitPage,
+        families: &[
+            Family::MpPageVisits,
+            Family::MpPageVisitors,
+            Family::MpPageStayPerVisit,
+            Family::MpPageEntries,
+            Family::MpPageExits,
+            Family::MpPageShares,
+            Family::MpPageSharers,
+        ],
+    },
+    ApiSpec {
+        api: Api::UserPortrait,
+        label: "user_portrait",
+        path: "/datacube/getweanalysisappiduserportrait",
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::RecentWindow(&[1, 7, 30]),
+        history: History::None("WeChat serves only windows ending yesterday or the day before"),
+        collector: &user_portrait::UserPortrait,
+        families: &[Family::MpPortraitVisitors],
+    },
+    ApiSpec {
+        api: Api::UserCumulate,
+        label: "user_cumulate",
+        path: "/datacube/getusercumulate",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(7),
+        history: History::DayChunks(7),
+        collector: &user_analysis::UserCumulate,
+        families: &[Family::OaFollowers],
+    },
+    ApiSpec {
+        api: Api::UserSummary,
+        label: "user_summary",
+        path: "/datacube/getusersummary",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(7),
+        history: History::DayChunks(7),
+        collector: &user_analysis::UserSummary,
+        families: &[Family::OaNewFollowers, Family::OaUnfollowers],
+    },
+];
+
+impl Api {
+    pub const ALL: [Api; 12] = [
+        Api::DailySummary,
+        Api::DailyVisitTrend,
+        Api::WeeklyVisitTrend,
+        Api::MonthlyVisitTrend,
+        Api::VisitDistribution,
+        Api::DailyRetention,
+        Api::WeeklyRetention,
+        Api::MonthlyRetention,
+        Api::VisitPage,
+        Api::UserPortrait,
+        Api::UserCumulate,
+        Api::UserSummary,
+    ];
+
+    /// This API's row of the table.
+    pub fn spec(self) -> &'static ApiSpec {
+        &SPECS[self as usize]
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.spec().label
+    }
+
+    pub fn from_label(s: &str) -> Option<Api> {
+        SPECS.iter().find(|s2| s2.label == s).map(|s| s.api)
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.spec().path
+    }
+
+    pub fn from_path(p: &str) -> Option<Api> {
+        SPECS.iter().find(|s| s.path == p).map(|s| s.api)
+    }
+
+    pub fn app_kind(&self) -> AppKind {
+        self.spec().kind
+    }
+
+    pub fn period(&self) -> Period {
+        self.spec().period
+    }
+
+    /// Whether dates are `yyyy-mm-dd` (Official Account) rather than `yyyymmdd`.
+    pub fn dashed_dates(&self) -> bool {
+        self.spec().dates == DateFormat::Dashed
+    }
+
+    /// The APIs that apply to an app of `kind`, in polling order.
+    pub fn for_kind(kind: AppKind) -> impl Iterator<Item = Api> {
+        Api::ALL.into_iter().filter(move |a| a.app_kind() == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_table_is_in_enum_order_and_complete() {
+        assert_eq!(SPECS.len(), Api::ALL.len());
+        for (i, api) in Api::ALL.into_iter().enumerate() {
+            assert_eq!(api as usize, i, "Api::ALL order");
+            assert_eq!(SPECS[i].api, api, "SPECS row {i}");
+        }
+    }
+
+    #[test]
+    fn labels_and_paths_are_unique_and_round_trip() {
+        let labels: HashSet<_> = SPECS.iter().map(|s| s.label).collect();
+        let paths: HashSet<_> = SPECS.iter().map(|s| s.path).collect();
+        assert_eq!(labels.len(), SPECS.len());
+        assert_eq!(paths.len(), SPECS.len());
+        for s in &SPECS {
+            assert_eq!(Api::from_label(s.label), Some(s.api));
+            assert_eq!(Api::from_path(s.path), Some(s.api));
+            // The serde name is the label, so config and state agree.
+            assert_eq!(
+                serde_json::to_string(&s.api).ok().as_deref(),
+                Some(format!("\"{}\"", s.label).as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn every_family_is_published_by_some_api() {
+        for f in Family::ALL {
+            assert!(
+                SPECS.iter().any(|s| s.families.contains(f)),
+                "{} has no API",
+                f.name()
+            );
+        }
+    }
+
+    #[test]
+    fn official_account_dates_are_dashed() {
+        for s in &SPECS {
+            assert_eq!(
+                s.dates == DateFormat::Dashed,
+                s.kind == AppKind::OfficialAccount,
+                "{}",
+                s.label
+            );
+        }
+    }
+
+    #[test]
+    fn the_metrics_contract_lists_every_api() {
+        let doc = include_str!("../docs/metrics.md");
+        for s in &SPECS {
+            let row = format!("| `{}` | `{}` |", s.label, s.path);
+            assert!(
+                doc.contains(&row),
+                "docs/metrics.md lacks the row of {}",
+                s.label
+            );
+        }
+        for f in Family::ALL {
+            assert!(
+                doc.contains(&format!("`{}`", f.name())),
+                "docs/metrics.md lacks {}",
+                f.name()
+            );
+        }
+    }
+}

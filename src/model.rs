@@ -1,0 +1,120 @@
+//! What the exporter knows about each app and API: the state the poller
+//! writes, the snapshot renders and the state file saves. A leaf module:
+//! it imports no other part of the exporter but dates and families, so
+//! poller, snapshot and storage depend on it and not on each other.
+
+use crate::apis::{Api, AppKind};
+use crate::dates::DateRange;
+use crate::families::Sample;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+/// One call's worth of data to publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    /// Which published slot this fills: the retention offset, the portrait
+    /// window in days, 0 where an API publishes one period.
+    pub slot: u32,
+    /// The `begin_date`..`end_date` of the call.
+    pub range: DateRange,
+    /// The day, week or month the published values belong to; its end
+    /// decides when WeChat releases the data.
+    pub data_period: DateRange,
+}
+
+/// One fetched, final answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Fetched {
+    pub target: Target,
+    pub samples: Vec<Sample>,
+}
+
+/// An API-scoped failure streak: no call to this API before `until`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backoff {
+    pub until: DateTime<Utc>,
+    /// Consecutive failures; the next delay doubles with each.
+    pub failures: u32,
+}
+
+/// What the poller knows about one API of one app.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ApiState {
+    /// Final data, at most one per slot once pruned.
+    pub results: Vec<Fetched>,
+    /// Targets that answered "not ready": when to ask again, attempts so far.
+    #[serde(skip)]
+    pub retry_at: BTreeMap<Target, (DateTime<Utc>, u32)>,
+    /// Set after a failure of this API alone (see `policy.rs`).
+    #[serde(skip)]
+    pub backoff: Option<Backoff>,
+    pub poll_success: Option<bool>,
+    pub data_ready: bool,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Set when WeChat says the app may not use this API.
+    pub disabled: Option<String>,
+}
+
+impl ApiState {
+    pub fn has(&self, t: &Target) -> bool {
+        self.results.iter().any(|f| f.target == *t)
+    }
+
+    pub fn has_slot(&self, slot: u32) -> bool {
+        self.results.iter().any(|f| f.target.slot == slot)
+    }
+
+    /// Per slot, the newest result: what `/metrics` shows.
+    pub fn published(&self) -> impl Iterator<Item = &Fetched> {
+        self.results.iter().filter(|f| {
+            !self
+                .results
+                .iter()
+                .any(|o| o.target.slot == f.target.slot && o.target.range > f.target.range)
+        })
+    }
+
+    /// Keeps only what can still be published.
+    pub fn prune(&mut self, plan: &[Target]) {
+        let newest: BTreeMap<u32, DateRange> = self
+            .published()
+            .map(|f| (f.target.slot, f.target.range))
+            .collect();
+        let slots: Vec<u32> = plan.iter().map(|t| t.slot).collect();
+        self.results.retain(|f| {
+            slots.contains(&f.target.slot) && newest.get(&f.target.slot) == Some(&f.target.range)
+        });
+        self.retry_at.retain(|t, _| plan.contains(t));
+    }
+}
+
+/// What the poller knows about one app.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AppState {
+    pub apis: BTreeMap<Api, ApiState>,
+    pub paused_until: Option<DateTime<Utc>>,
+    pub pause_reason: Option<String>,
+    /// Consecutive app-scoped failures of the same kind, for a growing pause.
+    pub hard_failures: u32,
+    pub polled_once: bool,
+    pub last_error: Option<String>,
+}
+
+/// An app as the snapshot renders it and the state file saves it.
+pub struct AppRef<'a> {
+    pub name: &'a str,
+    pub kind: AppKind,
+    pub state: &'a Mutex<AppState>,
+}
+
+/// Locks an app's state. A panic elsewhere cannot leave it half-written in
+/// a way that matters more than losing the exporter: keep going.
+pub fn lock(state: &Mutex<AppState>) -> MutexGuard<'_, AppState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Saved state by app name: the appid it belonged to and its state.
+pub type SavedApps = BTreeMap<String, (String, AppState)>;
