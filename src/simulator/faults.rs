@@ -26,6 +26,9 @@ pub struct Faults {
     /// Data answers whose top-level lists and objects are replaced by the
     /// number 5: valid JSON of a shape nobody expected (`"list": 5`).
     pub wrong_shape: u32,
+    /// Data answers whose first list item (the first row, or the first key
+    /// of the first distribution index) has a text where a number belongs.
+    pub bad_item: u32,
     /// The next N matching requests: `{"errcode":-1,"errmsg":"system error …"}`.
     pub busy: u32,
     /// The next N matching requests answer this errcode.
@@ -46,6 +49,7 @@ pub(crate) enum FaultAction {
     Drop,
     Malformed,
     WrongShape,
+    BadItem,
     Busy,
     Errcode(i64),
 }
@@ -82,6 +86,9 @@ impl Faults {
         } else if self.wrong_shape > 0 {
             self.wrong_shape -= 1;
             FaultAction::WrongShape
+        } else if self.bad_item > 0 {
+            self.bad_item -= 1;
+            FaultAction::BadItem
         } else if self.busy > 0 {
             self.busy -= 1;
             FaultAction::Busy

@@ -141,6 +141,8 @@ pub(crate) struct DataJob {
     last: NaiveDate,
     /// Answer with the wrong shape (the `wrong_shape` fault).
     pub(crate) wrong_shape: bool,
+    /// Spoil the first list item (the `bad_item` fault).
+    pub(crate) bad_item: bool,
 }
 
 impl DataJob {
@@ -190,12 +192,48 @@ impl DataJob {
                 }
                 Reply::Json(StatusCode::OK, Value::Object(m))
             }
+            Ok(mut v) if self.bad_item => {
+                spoil_first_item(&mut v);
+                Reply::Json(StatusCode::OK, v)
+            }
             Ok(v) => Reply::Json(StatusCode::OK, v),
             Err(_) => Reply::Json(
                 StatusCode::OK,
                 json!({"errcode": -1, "errmsg": "system error"}),
             ),
         }
+    }
+}
+
+/// Puts a text where the first number of the first item of the first
+/// list is: the innermost list when the item holds one (`item_list`).
+fn spoil_first_item(v: &mut Value) {
+    let Some(list) = v
+        .as_object_mut()
+        .and_then(|m| {
+            m.values_mut()
+                .find(|x| x.as_array().is_some_and(|a| !a.is_empty()))
+        })
+        .and_then(|x| x.as_array_mut())
+    else {
+        return;
+    };
+    let Some(Value::Object(item)) = list.first_mut() else {
+        return;
+    };
+    if item
+        .values()
+        .any(|x| x.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        let mut inner = Value::Object(std::mem::take(item));
+        spoil_first_item(&mut inner);
+        if let Value::Object(m) = inner {
+            *item = m;
+        }
+        return;
+    }
+    if let Some(n) = item.values_mut().find(|x| x.is_number()) {
+        *n = json!("n/a");
     }
 }
 
@@ -336,6 +374,7 @@ impl Inner {
 
         let mut latency = None;
         let mut wrong_shape = false;
+        let mut bad_item = false;
         let (step, code) = 'decided: {
             if is_token || is_data {
                 let (lat, action) = st.faults.take(path, rec.appid.as_deref());
@@ -344,6 +383,10 @@ impl Inner {
                     FaultAction::None => None,
                     FaultAction::WrongShape => {
                         wrong_shape = true;
+                        None
+                    }
+                    FaultAction::BadItem => {
+                        bad_item = true;
                         None
                     }
                     FaultAction::Drop => Some((Reply::Drop, -2)),
@@ -377,6 +420,7 @@ impl Inner {
             match outcome {
                 Ok(Step::Data(mut job)) => {
                     job.wrong_shape = wrong_shape;
+                    job.bad_item = bad_item;
                     (Step::Data(job), 0)
                 }
                 Ok(step) => (step, 0),
@@ -502,6 +546,7 @@ impl Inner {
             range,
             last,
             wrong_shape: false,
+            bad_item: false,
         }))
     }
 }

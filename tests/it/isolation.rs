@@ -249,3 +249,123 @@ async fn a_broken_api_never_costs_another_api_its_data() {
         );
     }
 }
+
+/// One malformed item (a page row, one key of a distribution index)
+/// costs that item alone: the rest of the answer is published, and the
+/// skipped part is counted and logged with its JSON path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_item_costs_only_that_item() {
+    let clean = reference(mp_app("shop")).await;
+    for api in [Api::VisitPage, Api::VisitDistribution] {
+        let h = Harness::new(T0, 10.0, 10.0, vec![mp_app("shop")]).await;
+        h.sim.set_faults(Faults {
+            only_path: Some(api.path().to_string()),
+            bad_item: 1,
+            ..Faults::default()
+        });
+        let (m, logs) = logged(h.poll_at(T0)).await;
+        let sel = [("app", "shop"), ("api", api.label())];
+        assert_eq!(m.must("wechat_exporter_poll_success", &sel), 1.0, "{api:?}");
+        assert_eq!(
+            m.must("wechat_exporter_answer_parts_skipped_total", &sel),
+            1.0,
+            "{api:?}"
+        );
+        let own = |n: &str, l: &BTreeMap<String, String>| published_by(api, n, l);
+        let got = data(&m, own);
+        let want = data(&clean, own);
+        // Everything published is what the clean answer had...
+        for (k, v) in &got {
+            assert_eq!(want.get(k), Some(v), "{api:?}: {k}");
+        }
+        // ...and what is missing is one item: one page, or one key.
+        let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+        assert!(!missing.is_empty(), "{api:?}: nothing skipped");
+        match api {
+            Api::VisitPage => {
+                let pages: std::collections::BTreeSet<String> = m
+                    .samples
+                    .iter()
+                    .chain(clean.samples.iter())
+                    .filter(|(n, l, _)| {
+                        published_by(api, n, l) && missing.contains(&&format!("{n}{l:?}"))
+                    })
+                    .filter_map(|(_, l, _)| l.get("page").cloned())
+                    .collect();
+                assert_eq!(pages.len(), 1, "{api:?}: one page missing: {missing:?}");
+                assert!(got.len() > 100, "{api:?}: the other pages are there");
+            }
+            _ => assert_eq!(missing.len(), 1, "{api:?}: one key missing: {missing:?}"),
+        }
+        let line = logs
+            .lines()
+            .find(|l| l.contains("answer partly skipped") && l.contains(api.label()))
+            .unwrap_or_else(|| panic!("{api:?}: no log line in {logs}"));
+        assert!(line.contains("list[0]"), "{api:?}: path in {line}");
+        assert!(line.contains("n/a"), "{api:?}: excerpt in {line}");
+    }
+}
+
+/// No connection to WeChat at all (connection refused here, as for DNS or
+/// TLS failures) is app-scoped: after the call's retries the app's round
+/// ends, since every other call would fail the same way, and nothing is
+/// paused: the next round tries again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_connection_ends_the_round_and_pauses_nothing() {
+    use std::sync::Arc;
+    use wechat_exporter::clock::Clock;
+    use wechat_exporter::config::{Config, WechatSettings};
+    use wechat_exporter::poller::Poller;
+    use wechat_exporter::self_metrics::SelfMetrics;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let config = Config {
+        wechat: WechatSettings {
+            api_url: format!("http://127.0.0.1:{port}"),
+            retry_delay: std::time::Duration::from_millis(5),
+            ..WechatSettings::default()
+        },
+        apps: vec![mp_app("shop")],
+        ..Config::default()
+    };
+    let clock = Clock::manual(utc(T0));
+    let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
+    let ((), logs) = logged(poller.poll_once()).await;
+    let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body));
+    let first = Api::for_kind(AppKind::Miniprogram).next().expect("an API");
+    let sel = [("app", "shop"), ("api", first.label())];
+    assert_eq!(m.must("wechat_exporter_poll_success", &sel), 0.0);
+    // The round ended at the first API: the others were not tried.
+    for other in Api::for_kind(AppKind::Miniprogram).skip(1) {
+        assert_eq!(
+            m.get(
+                "wechat_exporter_poll_success",
+                &[("app", "shop"), ("api", other.label())]
+            ),
+            None,
+            "{other:?} tried after an unreachable WeChat"
+        );
+    }
+    assert_eq!(
+        m.must("wechat_exporter_app_paused", &[("app", "shop")]),
+        0.0
+    );
+    let line = logs
+        .lines()
+        .find(|l| l.contains("poll failed"))
+        .unwrap_or_else(|| panic!("no failure line in {logs}"));
+    assert!(line.contains("errcode=connect"), "{line}");
+    assert!(
+        line.contains(wechat_exporter::error::ErrorClass::Unreachable.advice()),
+        "{line}"
+    );
+    // Not paused: the next round tries again at once.
+    clock.set(utc(T0) + Duration::minutes(1));
+    let ((), logs) = logged(poller.poll_once()).await;
+    assert!(
+        logs.contains("poll failed"),
+        "second round made no call: {logs}"
+    );
+}
