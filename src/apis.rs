@@ -9,10 +9,10 @@
 //! `collectors/`, and its simulator handler in `simulator/server.rs`.
 
 use crate::collectors::{
-    daily_summary, retention, user_analysis, user_portrait, visit_distribution, visit_page,
-    visit_trend, Collector,
+    daily_summary, interface_summary, retention, upstream_msg, user_analysis, user_portrait,
+    visit_distribution, visit_page, visit_trend, Collector,
 };
-use crate::dates::Period;
+use crate::dates::{DateRange, Period};
 use crate::families::Family;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,26 @@ pub enum Api {
     // getusersummary cannot: it is polled first.
     UserCumulate,
     UserSummary,
+    // Official Account message and interface analysis: labels name the
+    // period first, like the Mini Program trends.
+    #[serde(rename = "daily_messages")]
+    UpstreamMsg,
+    #[serde(rename = "weekly_messages")]
+    UpstreamMsgWeek,
+    #[serde(rename = "monthly_messages")]
+    UpstreamMsgMonth,
+    #[serde(rename = "hourly_messages")]
+    UpstreamMsgHour,
+    #[serde(rename = "daily_message_distribution")]
+    UpstreamMsgDist,
+    #[serde(rename = "weekly_message_distribution")]
+    UpstreamMsgDistWeek,
+    #[serde(rename = "monthly_message_distribution")]
+    UpstreamMsgDistMonth,
+    #[serde(rename = "daily_interface_summary")]
+    InterfaceSummary,
+    #[serde(rename = "hourly_interface_summary")]
+    InterfaceSummaryHour,
 }
 
 /// Which kind of WeChat account an app is.
@@ -65,6 +85,9 @@ pub enum Span {
     /// A window of exactly one of these many days, ending yesterday or the
     /// day before (user portrait).
     RecentWindow(&'static [i64]),
+    /// The first day alone (a Monday, a 1st) of a complete week or month:
+    /// the Official Account week and month answers are dated on it.
+    PeriodStart,
 }
 
 /// How history is fetched by `backfill`.
@@ -108,9 +131,10 @@ const TREND_FAMILIES: &[Family] = &[
     Family::MpVisitDepth,
 ];
 const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpRetentionRatio];
+const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
 
 /// The table, in [`Api`] order (a unit test checks it).
-pub static SPECS: [ApiSpec; 12] = [
+pub static SPECS: [ApiSpec; 21] = [
     ApiSpec {
         api: Api::DailySummary,
         label: "daily_summary",
@@ -267,10 +291,147 @@ pub static SPECS: [ApiSpec; 12] = [
         collector: &user_analysis::UserSummary,
         families: &[Family::OaNewFollowers, Family::OaUnfollowers],
     },
+    ApiSpec {
+        api: Api::UpstreamMsg,
+        label: "daily_messages",
+        path: "/datacube/getupstreammsg",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(7),
+        history: History::DayChunks(7),
+        collector: &upstream_msg::UpstreamMsg(Period::Daily),
+        families: MSG_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgWeek,
+        label: "weekly_messages",
+        path: "/datacube/getupstreammsgweek",
+        kind: AppKind::OfficialAccount,
+        period: Period::Weekly,
+        dates: DateFormat::Dashed,
+        span: Span::PeriodStart,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsg(Period::Weekly),
+        families: MSG_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgMonth,
+        label: "monthly_messages",
+        path: "/datacube/getupstreammsgmonth",
+        kind: AppKind::OfficialAccount,
+        period: Period::Monthly,
+        dates: DateFormat::Dashed,
+        span: Span::PeriodStart,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsg(Period::Monthly),
+        families: MSG_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgHour,
+        label: "hourly_messages",
+        path: "/datacube/getupstreammsghour",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(1),
+        history: History::DayChunks(1),
+        collector: &upstream_msg::UpstreamMsgHour,
+        families: &[Family::OaMessagesByHour, Family::OaMessageSendersByHour],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgDist,
+        label: "daily_message_distribution",
+        path: "/datacube/getupstreammsgdist",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(15),
+        history: History::DayChunks(15),
+        collector: &upstream_msg::UpstreamMsgDist(Period::Daily),
+        families: &[Family::OaMessageSendersByInterval],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgDistWeek,
+        label: "weekly_message_distribution",
+        path: "/datacube/getupstreammsgdistweek",
+        kind: AppKind::OfficialAccount,
+        period: Period::Weekly,
+        dates: DateFormat::Dashed,
+        span: Span::PeriodStart,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsgDist(Period::Weekly),
+        families: &[Family::OaMessageSendersByInterval],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgDistMonth,
+        label: "monthly_message_distribution",
+        path: "/datacube/getupstreammsgdistmonth",
+        kind: AppKind::OfficialAccount,
+        period: Period::Monthly,
+        dates: DateFormat::Dashed,
+        span: Span::PeriodStart,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsgDist(Period::Monthly),
+        families: &[Family::OaMessageSendersByInterval],
+    },
+    ApiSpec {
+        api: Api::InterfaceSummary,
+        label: "daily_interface_summary",
+        path: "/datacube/getinterfacesummary",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(30),
+        history: History::DayChunks(30),
+        collector: &interface_summary::InterfaceSummary,
+        families: &[
+            Family::OaCallbacks,
+            Family::OaCallbackFailures,
+            Family::OaCallbackTime,
+            Family::OaCallbackMaxTime,
+        ],
+    },
+    ApiSpec {
+        api: Api::InterfaceSummaryHour,
+        label: "hourly_interface_summary",
+        path: "/datacube/getinterfacesummaryhour",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(1),
+        history: History::DayChunks(1),
+        collector: &interface_summary::InterfaceSummaryHour,
+        families: &[
+            Family::OaCallbacksByHour,
+            Family::OaCallbackFailuresByHour,
+            Family::OaCallbackTimeByHour,
+            Family::OaCallbackMaxTimeByHour,
+        ],
+    },
 ];
 
+impl ApiSpec {
+    /// The range a call asks for to get the data of `data_period`.
+    pub fn call_range(&self, data_period: DateRange) -> DateRange {
+        match self.span {
+            Span::PeriodStart => DateRange::day(data_period.begin),
+            _ => data_period,
+        }
+    }
+
+    /// The period whose data a call for `range` answers with.
+    pub fn data_period(&self, range: DateRange) -> DateRange {
+        match (self.span, self.period) {
+            (Span::PeriodStart, Period::Weekly) => DateRange::week_of(range.begin),
+            (Span::PeriodStart, Period::Monthly) => DateRange::month_of(range.begin),
+            _ => range,
+        }
+    }
+}
+
 impl Api {
-    pub const ALL: [Api; 12] = [
+    pub const ALL: [Api; 21] = [
         Api::DailySummary,
         Api::DailyVisitTrend,
         Api::WeeklyVisitTrend,
@@ -283,6 +444,15 @@ impl Api {
         Api::UserPortrait,
         Api::UserCumulate,
         Api::UserSummary,
+        Api::UpstreamMsg,
+        Api::UpstreamMsgWeek,
+        Api::UpstreamMsgMonth,
+        Api::UpstreamMsgHour,
+        Api::UpstreamMsgDist,
+        Api::UpstreamMsgDistWeek,
+        Api::UpstreamMsgDistMonth,
+        Api::InterfaceSummary,
+        Api::InterfaceSummaryHour,
     ];
 
     /// This API's row of the table.

@@ -32,7 +32,7 @@
 
 use crate::apis::History;
 use crate::clock::Clock;
-use crate::collectors::{self, Collected, Ctx, Target};
+use crate::collectors::{self, released_day_matters, Collected, Ctx, Target};
 use crate::config::{AppConfig, Config};
 use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
 use crate::error::ErrorClass;
@@ -303,11 +303,12 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
         match api.spec().history {
             History::Periods => {
                 for p in periods(period, from, to) {
+                    let range = api.spec().call_range(p);
                     units.push(Unit {
-                        key: key(api, p),
+                        key: key(api, range),
                         targets: vec![Target {
                             slot: 0,
-                            range: p,
+                            range,
                             data_period: p,
                         }],
                     });
@@ -761,7 +762,7 @@ fn collect_unit(
     // An empty getusersummary day means "no follows" only when the day is
     // known to be released: getusercumulate (asked first, as live) or a
     // later row of this very answer says so.
-    let oa_released_day = if unit.key.api == Api::UserSummary {
+    let oa_released_day = if released_day_matters(unit.key.api) {
         let from_cumulate = earlier
             .iter()
             .filter(|r| r.unit.app == app.name && r.unit.api == Api::UserCumulate)

@@ -52,6 +52,19 @@ families! {
     OaNewFollowers => "wechat_official_account_new_followers", "New followers yesterday by source (new_user; 0 for a known source with no row); polled.";
     OaUnfollowers => "wechat_official_account_unfollowers", "Unfollows yesterday by source (cancel_user); polled.";
     OaFollowers => "wechat_official_account_followers", "Followers at the end of yesterday (cumulate_user); polled.";
+    OaMessages => "wechat_official_account_messages", "Messages users sent to the account in the period, by type (msg_count); polled.";
+    OaMessageSenders => "wechat_official_account_message_senders", "Users who sent the account messages in the period, by type (msg_user); polled.";
+    OaMessagesByHour => "wechat_official_account_messages_by_hour", "Messages users sent to the account yesterday, by Beijing hour and type (msg_count); polled.";
+    OaMessageSendersByHour => "wechat_official_account_message_senders_by_hour", "Users who sent messages yesterday, by Beijing hour and type (msg_user); polled.";
+    OaMessageSendersByInterval => "wechat_official_account_message_senders_by_interval", "Users by how many messages they sent in the period (count_interval); polled.";
+    OaCallbacks => "wechat_official_account_callbacks", "Callbacks WeChat made to the account's server yesterday (callback_count); polled.";
+    OaCallbackFailures => "wechat_official_account_callback_failures", "Callbacks to the account's server that failed yesterday (fail_count); polled.";
+    OaCallbackTime => "wechat_official_account_callback_time_seconds", "Total time the account's server took to answer callbacks yesterday (total_time_cost); polled.";
+    OaCallbackMaxTime => "wechat_official_account_callback_max_time_seconds", "Longest callback answer of the account's server yesterday (max_time_cost); polled.";
+    OaCallbacksByHour => "wechat_official_account_callbacks_by_hour", "Callbacks to the account's server yesterday, by Beijing hour; polled.";
+    OaCallbackFailuresByHour => "wechat_official_account_callback_failures_by_hour", "Failed callbacks yesterday, by Beijing hour; polled.";
+    OaCallbackTimeByHour => "wechat_official_account_callback_time_by_hour_seconds", "Total callback answer time yesterday, by Beijing hour; polled.";
+    OaCallbackMaxTimeByHour => "wechat_official_account_callback_max_time_by_hour_seconds", "Longest callback answer yesterday, by Beijing hour; polled.";
 }
 
 /// Gauges derived from the poller state: one per (app, api), and the last

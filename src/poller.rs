@@ -307,8 +307,9 @@ impl Poller {
         while let Some(target) = work.pop_front() {
             let result = app.client.call(api, target.range).await;
             let mut st = app.lock();
-            // Only getusersummary needs to know which day cumulate showed released.
-            let oa_released_day = (api == Api::UserSummary)
+            // Official Account answers can be empty for "nothing happened":
+            // getusercumulate tells which day is released.
+            let oa_released_day = crate::collectors::released_day_matters(api)
                 .then(|| st.apis.get(&Api::UserCumulate))
                 .flatten()
                 .and_then(|c| c.published().map(|f| f.target.range.end).max());

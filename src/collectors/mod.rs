@@ -11,8 +11,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
 
 pub mod daily_summary;
+pub mod interface_summary;
 pub mod names;
 pub mod retention;
+pub mod upstream_msg;
 pub mod user_analysis;
 pub mod user_portrait;
 pub mod visit_distribution;
@@ -77,6 +79,12 @@ pub trait Collector: Send + Sync {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError>;
+}
+
+/// Whether an empty answer of `api` is told from an unreleased one by the
+/// day `getusercumulate` has shown released (`Ctx::oa_released_day`).
+pub fn released_day_matters(api: Api) -> bool {
+    api.app_kind() == crate::apis::AppKind::OfficialAccount && api != Api::UserCumulate
 }
 
 /// The collector of `api`, from its row of the API table.

@@ -36,6 +36,51 @@ fn scene(key: &str) -> Option<&'static str> {
         "16" => "long-press QR code",
         "17" => "QR code from album",
         "18" => "official account article",
+        // Keys past 18 carry most of the traffic in real answers (22, 23,
+        // 29, 36 above all): the current table of WeChat's visit
+        // distribution page.
+        "19" => "wallet",
+        "20" => "card holder",
+        "21" => "in-app card or coupon",
+        "22" => "other mini program",
+        "23" => "back from other mini program",
+        "24" => "coupon store list",
+        "25" => "search box shortcut",
+        "26" => "mini program customer service message",
+        "27" => "official account push",
+        "28" => "system chat menu",
+        "29" => "task bar - recently used",
+        "30" => "long-press menu dot",
+        "31" => "Wi-Fi connected page",
+        "32" => "city services",
+        "33" => "WeChat ads",
+        "34" => "other mobile app",
+        "35" => "discover - my mini programs",
+        "36" => "task bar - my mini programs",
+        "37" => "WeChat circles",
+        "38" => "mobile top-up",
+        "39" => "H5",
+        "40" => "plugin",
+        "41" => "used by friends",
+        "42" => "discover page",
+        "43" => "floating window",
+        "44" => "people nearby",
+        "45" => "top stories",
+        "46" => "Moments",
+        "47" => "WeCom",
+        "48" => "video",
+        "49" => "favorites",
+        "50" => "red packet",
+        "51" => "game center",
+        "52" => "shake",
+        "53" => "official account shopping message",
+        "54" => "object recognition",
+        "55" => "mini program order",
+        "56" => "mini program live",
+        "57" => "group tools",
+        "59" => "group to-do",
+        "60" => "third-party app",
+        "62" => "Channels",
         _ => return None,
     })
 }
@@ -89,6 +134,35 @@ pub fn oa_source_name(source: &str) -> String {
         .unwrap_or_else(|| source.to_string())
 }
 
+/// Official Account message types (`msg_type`), with a readable name.
+pub const MSG_TYPES: [(&str, &str); 5] = [
+    ("1", "text"),
+    ("2", "image"),
+    ("3", "voice"),
+    ("4", "video"),
+    ("6", "link"),
+];
+
+/// `msg_type_name` of a message type, or the number.
+pub fn msg_type_name(key: &str) -> String {
+    MSG_TYPES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or_else(|| key.to_string(), |(_, n)| n.to_string())
+}
+
+/// Message counts per sender (`count_interval`), with a readable name.
+pub const COUNT_INTERVALS: [(&str, &str); 4] =
+    [("0", "0"), ("1", "1-5"), ("2", "6-10"), ("3", ">10")];
+
+/// `count_interval_name` of an interval, or the number.
+pub fn count_interval_name(key: &str) -> String {
+    COUNT_INTERVALS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or_else(|| key.to_string(), |(_, n)| n.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +189,29 @@ mod tests {
         assert_eq!(distribution_key_name("some_new_index", "3"), "3");
         assert_eq!(oa_source_name("30"), "QR code");
         assert_eq!(oa_source_name("149"), "149");
+    }
+
+    #[test]
+    fn the_busiest_scenes_of_real_answers_have_names() {
+        for (key, name) in [
+            ("22", "other mini program"),
+            ("23", "back from other mini program"),
+            ("29", "task bar - recently used"),
+            ("36", "task bar - my mini programs"),
+        ] {
+            assert_eq!(
+                distribution_key_name("access_source_session_cnt", key),
+                name
+            );
+            assert_eq!(distribution_key_name("access_source_visit_uv", key), name);
+        }
+        // Unknown keys stay numbers.
+        assert_eq!(
+            distribution_key_name("access_source_session_cnt", "58"),
+            "58"
+        );
+        assert_eq!(msg_type_name("6"), "link");
+        assert_eq!(msg_type_name("9"), "9");
+        assert_eq!(count_interval_name("3"), ">10");
     }
 }

@@ -8,8 +8,9 @@
 
 use crate::dates::{compact, mp_ref_date, DateRange, Period};
 use crate::wechat::types::{
-    DailySummaryRow, DistributionIndex, KeyValue, PageRow, PortraitGroup, PortraitItem,
-    UserCumulateRow, UserSummaryRow, VisitDistribution, VisitPage, VisitTrendRow,
+    DailySummaryRow, DistributionIndex, InterfaceSummaryRow, KeyValue, PageRow, PortraitGroup,
+    PortraitItem, UpstreamMsgDistRow, UpstreamMsgRow, UserCumulateRow, UserSummaryRow,
+    VisitDistribution, VisitPage, VisitTrendRow,
 };
 use chrono::{Datelike, Duration, NaiveDate};
 
@@ -56,6 +57,8 @@ const S_PAGE_DAY: u64 = 12;
 const S_PORTRAIT: u64 = 13;
 const S_RET: u64 = 14;
 const S_OA: u64 = 15;
+const S_MSG: u64 = 16;
+const S_CALLBACK: u64 = 17;
 
 /// Weekday rhythm, Monday first: people open mini programs more at weekends.
 const WEEKDAY: [f64; 7] = [0.93, 0.91, 0.92, 0.95, 1.0, 1.17, 1.13];
@@ -639,6 +642,151 @@ impl Gen {
             });
         }
         out
+    }
+}
+
+/// Official Account message and interface analysis.
+impl Gen {
+    /// Message types and how much of the traffic each one carries.
+    const MSG_TYPES: [(u32, f64); 5] = [(1, 0.62), (2, 0.18), (3, 0.1), (4, 0.04), (6, 0.06)];
+
+    /// Messages of `msg_type` in Beijing hour `h` of `d`: (senders, messages).
+    fn msg_hour(&self, d: NaiveDate, h: u32, t: usize) -> (f64, f64) {
+        let n = Self::dn(d);
+        // Quiet at night, busy at lunch and in the evening.
+        let shape = [
+            0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 0.9, 1.2, 1.3, 1.4, 1.5, 1.8, 1.6, 1.3, 1.3, 1.4,
+            1.5, 1.7, 2.0, 2.2, 2.0, 1.4, 0.8,
+        ][h as usize % 24];
+        let base = 12.0 * self.scale * self.app_factor() * shape * Self::MSG_TYPES[t].1;
+        let u = |k: u64| self.u(S_MSG, n, (h as u64) * 64 + t as u64 * 8 + k);
+        let count = (base * (0.6 + 0.8 * u(1))).round();
+        let users = (count / (1.2 + 1.3 * u(2))).round().min(count);
+        (users, count)
+    }
+
+    /// Rows of `getupstreammsghour` for `d`: hours and types with messages.
+    pub fn upstream_msg_hour(&self, d: NaiveDate) -> Vec<UpstreamMsgRow> {
+        let mut rows = Vec::new();
+        for h in 0..24 {
+            for (t, (msg_type, _)) in Self::MSG_TYPES.iter().enumerate() {
+                let (users, count) = self.msg_hour(d, h, t);
+                if count > 0.0 {
+                    rows.push(UpstreamMsgRow {
+                        ref_date: crate::dates::dashed(d),
+                        ref_hour: Some((h * 100) as f64),
+                        msg_type: *msg_type as f64,
+                        msg_user: Some(users),
+                        msg_count: Some(count),
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// Rows of the period `range` (a day, week or month), dated on its
+    /// first day: messages add up; senders are de-duplicated, so below
+    /// the sum of the hours.
+    pub fn upstream_msg(&self, range: DateRange) -> Vec<UpstreamMsgRow> {
+        Self::MSG_TYPES
+            .iter()
+            .enumerate()
+            .filter_map(|(t, (msg_type, _))| {
+                let (mut users, mut count) = (0.0, 0.0);
+                for d in Self::days(range) {
+                    for h in 0..24 {
+                        let (u, c) = self.msg_hour(d, h, t);
+                        users += u;
+                        count += c;
+                    }
+                }
+                let dedup = 0.55 + 0.2 * self.u(S_MSG + 1, Self::dn(range.begin), t as u64);
+                (count > 0.0).then(|| UpstreamMsgRow {
+                    ref_date: crate::dates::dashed(range.begin),
+                    ref_hour: None,
+                    msg_type: *msg_type as f64,
+                    msg_user: Some((users * dedup).round().max(1.0).min(count)),
+                    msg_count: Some(count),
+                })
+            })
+            .collect()
+    }
+
+    /// Rows of `getupstreammsgdist…` for the period `range`: senders by
+    /// how many messages they sent (1: 1–5, 2: 6–10, 3: more than 10).
+    pub fn upstream_msg_dist(&self, range: DateRange) -> Vec<UpstreamMsgDistRow> {
+        let senders: f64 = self
+            .upstream_msg(range)
+            .iter()
+            .filter_map(|r| r.msg_user)
+            .sum();
+        let n = Self::dn(range.begin);
+        let heavy = 0.05 + 0.05 * self.u(S_MSG + 2, n, 0);
+        let middle = 0.15 + 0.1 * self.u(S_MSG + 2, n, 1);
+        let h = (senders * heavy).round();
+        let m = (senders * middle).round();
+        [(1, senders - h - m), (2, m), (3, h)]
+            .into_iter()
+            .filter(|(_, v)| *v > 0.0)
+            .map(|(k, v)| UpstreamMsgDistRow {
+                ref_date: crate::dates::dashed(range.begin),
+                count_interval: k as f64,
+                msg_user: Some(v),
+            })
+            .collect()
+    }
+
+    /// Rows of `getinterfacesummaryhour` for `d`: hours with callbacks.
+    pub fn interface_summary_hour(&self, d: NaiveDate) -> Vec<InterfaceSummaryRow> {
+        let n = Self::dn(d);
+        (0..24u32)
+            .filter_map(|h| {
+                let (_, msgs) = (0..Self::MSG_TYPES.len())
+                    .map(|t| self.msg_hour(d, h, t))
+                    .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+                // Every message is a callback, plus events (follows, menus).
+                let u = |k: u64| self.u(S_CALLBACK, n, h as u64 * 8 + k);
+                let count = (msgs * (1.1 + 0.3 * u(1))).round();
+                if count == 0.0 {
+                    return None;
+                }
+                // Now and then an hour where the server fails some calls.
+                let fail = if u(2) < 0.15 {
+                    (count * 0.2 * u(3)).round()
+                } else {
+                    0.0
+                };
+                let avg_ms = 40.0 + 160.0 * u(4);
+                Some(InterfaceSummaryRow {
+                    ref_date: crate::dates::dashed(d),
+                    ref_hour: Some((h * 100) as f64),
+                    callback_count: Some(count),
+                    fail_count: Some(fail),
+                    total_time_cost: Some((count * avg_ms).round()),
+                    max_time_cost: Some((avg_ms * (3.0 + 10.0 * u(5))).round()),
+                })
+            })
+            .collect()
+    }
+
+    /// The day's row of `getinterfacesummary`: the hours added up.
+    pub fn interface_summary(&self, d: NaiveDate) -> InterfaceSummaryRow {
+        let hours = self.interface_summary_hour(d);
+        let sum = |f: fn(&InterfaceSummaryRow) -> Option<f64>| hours.iter().filter_map(f).sum();
+        InterfaceSummaryRow {
+            ref_date: crate::dates::dashed(d),
+            ref_hour: None,
+            callback_count: Some(sum(|r| r.callback_count)),
+            fail_count: Some(sum(|r| r.fail_count)),
+            total_time_cost: Some(sum(|r| r.total_time_cost)),
+            max_time_cost: Some(
+                hours
+                    .iter()
+                    .filter_map(|r| r.max_time_cost)
+                    .fold(0.0, f64::max),
+            ),
+        }
     }
 }
 

@@ -347,6 +347,47 @@ impl Simulator {
     pub fn user_cumulate(&self, appid: &str, day: NaiveDate) -> UserCumulateRow {
         self.gen(appid).user_cumulate(day)
     }
+
+    /// Message rows of a day, week or month, dated on its first day.
+    pub fn upstream_msg(
+        &self,
+        appid: &str,
+        period: DateRange,
+    ) -> Vec<crate::wechat::types::UpstreamMsgRow> {
+        self.gen(appid).upstream_msg(period)
+    }
+
+    pub fn upstream_msg_hour(
+        &self,
+        appid: &str,
+        day: NaiveDate,
+    ) -> Vec<crate::wechat::types::UpstreamMsgRow> {
+        self.gen(appid).upstream_msg_hour(day)
+    }
+
+    pub fn upstream_msg_dist(
+        &self,
+        appid: &str,
+        period: DateRange,
+    ) -> Vec<crate::wechat::types::UpstreamMsgDistRow> {
+        self.gen(appid).upstream_msg_dist(period)
+    }
+
+    pub fn interface_summary(
+        &self,
+        appid: &str,
+        day: NaiveDate,
+    ) -> crate::wechat::types::InterfaceSummaryRow {
+        self.gen(appid).interface_summary(day)
+    }
+
+    pub fn interface_summary_hour(
+        &self,
+        appid: &str,
+        day: NaiveDate,
+    ) -> Vec<crate::wechat::types::InterfaceSummaryRow> {
+        self.gen(appid).interface_summary_hour(day)
+    }
 }
 
 /// A running simulator HTTP server; stops serving when dropped.

@@ -184,6 +184,41 @@ impl DataJob {
             Api::UserCumulate => serde_json::to_value(ListResponse {
                 list: g.user_cumulate_days(released_days(r, self.last)).into(),
             }),
+            Api::UpstreamMsg => serde_json::to_value(ListResponse {
+                list: released_days(r, self.last)
+                    .flat_map(|d| g.upstream_msg(DateRange::day(d)))
+                    .collect(),
+            }),
+            // Asked for by the period's first day; served whole (validated
+            // and released before this point).
+            Api::UpstreamMsgWeek | Api::UpstreamMsgMonth => serde_json::to_value(ListResponse {
+                list: g.upstream_msg(api.spec().data_period(r)).into(),
+            }),
+            Api::UpstreamMsgHour => serde_json::to_value(ListResponse {
+                list: released_days(r, self.last)
+                    .flat_map(|d| g.upstream_msg_hour(d))
+                    .collect(),
+            }),
+            Api::UpstreamMsgDist => serde_json::to_value(ListResponse {
+                list: released_days(r, self.last)
+                    .flat_map(|d| g.upstream_msg_dist(DateRange::day(d)))
+                    .collect(),
+            }),
+            Api::UpstreamMsgDistWeek | Api::UpstreamMsgDistMonth => {
+                serde_json::to_value(ListResponse {
+                    list: g.upstream_msg_dist(api.spec().data_period(r)).into(),
+                })
+            }
+            Api::InterfaceSummary => serde_json::to_value(ListResponse {
+                list: released_days(r, self.last)
+                    .map(|d| g.interface_summary(d))
+                    .collect(),
+            }),
+            Api::InterfaceSummaryHour => serde_json::to_value(ListResponse {
+                list: released_days(r, self.last)
+                    .flat_map(|d| g.interface_summary_hour(d))
+                    .collect(),
+            }),
         };
         match v {
             Ok(Value::Object(mut m)) if self.wrong_shape => {
@@ -284,6 +319,10 @@ fn validate(api: Api, r: DateRange, now: DateTime<Utc>) -> Result<(), i64> {
         Span::RecentWindow(days) => {
             days.contains(&r.days())
                 && (r.end == yesterday || r.end == yesterday - chrono::Duration::days(1))
+        }
+        Span::PeriodStart => {
+            let period = api.spec().data_period(r);
+            r.begin == r.end && period.begin == r.begin && period.end <= yesterday
         }
         Span::OnePeriod => match api.period() {
             Period::Daily => r.begin == r.end,
@@ -526,7 +565,9 @@ impl Inner {
         let last = last_released(now, st.release_hour);
         // OA ranges serve their released days; everything else needs its
         // last day released.
-        let ready = if api.dashed_dates() {
+        let ready = if api.spec().span == Span::PeriodStart {
+            api.spec().data_period(range).end <= last
+        } else if api.dashed_dates() {
             range.begin <= last
         } else {
             range.end <= last

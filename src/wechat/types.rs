@@ -313,3 +313,42 @@ pub struct UserCumulateRow {
     #[serde(default)]
     pub cumulate_user: Option<f64>,
 }
+
+/// A row of `getupstreammsg`, `…week`, `…month` and `…hour`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UpstreamMsgRow {
+    pub ref_date: String,
+    /// `hhmm` as a number (0, 100, …, 2300); hourly answers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_hour: Option<f64>,
+    pub msg_type: f64,
+    #[serde(default)]
+    pub msg_user: Option<f64>,
+    #[serde(default)]
+    pub msg_count: Option<f64>,
+}
+
+/// A row of `getupstreammsgdist`, `…distweek` and `…distmonth`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UpstreamMsgDistRow {
+    pub ref_date: String,
+    pub count_interval: f64,
+    #[serde(default)]
+    pub msg_user: Option<f64>,
+}
+
+/// A row of `getinterfacesummary` and `…hour`. Times are milliseconds.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct InterfaceSummaryRow {
+    pub ref_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_hour: Option<f64>,
+    #[serde(default)]
+    pub callback_count: Option<f64>,
+    #[serde(default)]
+    pub fail_count: Option<f64>,
+    #[serde(default)]
+    pub total_time_cost: Option<f64>,
+    #[serde(default)]
+    pub max_time_cost: Option<f64>,
+}

@@ -195,6 +195,150 @@ fn assert_matches_simulator(h: &Harness, m: &Exposition, now: chrono::DateTime<c
     }
 }
 
+/// Checks the Official Account message and interface analysis at `now`:
+/// the latest day, week and month, and yesterday's hours.
+fn assert_messages_match_simulator(
+    h: &Harness,
+    m: &Exposition,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let y = wechat_exporter::dates::latest_day(now);
+    let app = ("app", "news");
+    for period in [Period::Daily, Period::Weekly, Period::Monthly] {
+        let range = period.latest(now);
+        let rows = h.sim.upstream_msg(OA_APPID, range);
+        for (t, name) in [
+            ("1", "text"),
+            ("2", "image"),
+            ("3", "voice"),
+            ("4", "video"),
+            ("6", "link"),
+        ] {
+            let row = rows.iter().find(|r| key(r.msg_type) == t);
+            let l = [
+                app,
+                ("period", period.label()),
+                ("msg_type", t),
+                ("msg_type_name", name),
+            ];
+            let ctx = format!("{period:?} type {t} on {y}");
+            assert_eq!(
+                m.must("wechat_official_account_messages", &l),
+                row.and_then(|r| r.msg_count).unwrap_or(0.0),
+                "{ctx}"
+            );
+            assert_eq!(
+                m.must("wechat_official_account_message_senders", &l),
+                row.and_then(|r| r.msg_user).unwrap_or(0.0),
+                "{ctx}"
+            );
+        }
+        let dist = h.sim.upstream_msg_dist(OA_APPID, range);
+        assert!(!dist.is_empty());
+        for r in &dist {
+            let k = key(r.count_interval);
+            let name = ["0", "1-5", "6-10", ">10"][r.count_interval as usize];
+            assert_eq!(
+                m.get(
+                    "wechat_official_account_message_senders_by_interval",
+                    &[
+                        app,
+                        ("period", period.label()),
+                        ("count_interval", k.as_str()),
+                        ("count_interval_name", name)
+                    ]
+                ),
+                r.msg_user,
+                "{period:?} interval {k} on {y}"
+            );
+        }
+    }
+    let hours = h.sim.upstream_msg_hour(OA_APPID, y);
+    assert!(hours.len() > 24, "several types an hour");
+    for r in &hours {
+        let hour = format!("{:02}", r.ref_hour.unwrap_or(0.0) as i64 / 100);
+        let t = key(r.msg_type);
+        let name = match t.as_str() {
+            "1" => "text",
+            "2" => "image",
+            "3" => "voice",
+            "4" => "video",
+            _ => "link",
+        };
+        let l = [
+            app,
+            ("hour", hour.as_str()),
+            ("msg_type", t.as_str()),
+            ("msg_type_name", name),
+        ];
+        assert_eq!(
+            m.get("wechat_official_account_messages_by_hour", &l),
+            r.msg_count,
+            "{l:?}"
+        );
+        assert_eq!(
+            m.get("wechat_official_account_message_senders_by_hour", &l),
+            r.msg_user,
+            "{l:?}"
+        );
+    }
+    assert_eq!(
+        m.samples
+            .iter()
+            .filter(
+                |(n, l, _)| n == "wechat_official_account_messages_by_hour" && l["app"] == "news"
+            )
+            .count(),
+        hours.len(),
+        "one series per row"
+    );
+    let day = h.sim.interface_summary(OA_APPID, y);
+    let ms = |v: Option<f64>| v.map(|v| v / 1000.0);
+    assert_eq!(
+        m.get("wechat_official_account_callbacks", &[app]),
+        day.callback_count
+    );
+    assert_eq!(
+        m.get("wechat_official_account_callback_failures", &[app]),
+        day.fail_count
+    );
+    assert_eq!(
+        m.get("wechat_official_account_callback_time_seconds", &[app]),
+        ms(day.total_time_cost)
+    );
+    assert_eq!(
+        m.get("wechat_official_account_callback_max_time_seconds", &[app]),
+        ms(day.max_time_cost)
+    );
+    for r in h.sim.interface_summary_hour(OA_APPID, y) {
+        let hour = format!("{:02}", r.ref_hour.unwrap_or(0.0) as i64 / 100);
+        let l = [app, ("hour", hour.as_str())];
+        assert_eq!(
+            m.get("wechat_official_account_callbacks_by_hour", &l),
+            r.callback_count,
+            "{l:?}"
+        );
+        assert_eq!(
+            m.get("wechat_official_account_callback_failures_by_hour", &l),
+            r.fail_count,
+            "{l:?}"
+        );
+        assert_eq!(
+            m.get("wechat_official_account_callback_time_by_hour_seconds", &l),
+            ms(r.total_time_cost),
+            "{l:?}"
+        );
+        assert_eq!(
+            m.get(
+                "wechat_official_account_callback_max_time_by_hour_seconds",
+                &l
+            ),
+            ms(r.max_time_cost),
+            "{l:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
     // Monday 20 January 2025, 11:00 Beijing; 30 days cross January's end.
@@ -208,6 +352,7 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
     let start = crate::common::utc("2025-01-20T03:00:00Z");
     let m = h.poll_at("2025-01-20T03:00:00Z").await;
     assert_matches_simulator(&h, &m, start);
+    assert_messages_match_simulator(&h, &m, start);
     let mut per_day = Vec::new();
     for day in 1..30 {
         let now = start + Duration::days(day);
@@ -224,17 +369,21 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
         // Program: summary, daily trend, distribution, page (1 each),
         // 10 retention offsets, 3 portrait windows; weekly trend + 5
         // weekly retention offsets on Mondays; monthly trend + 2 monthly
-        // retention offsets on the 1st. Official Account: 2.
-        let mut floor = 1 + 1 + 1 + 1 + 10 + 3 + 2;
+        // retention offsets on the 1st. Official Account: followers (2),
+        // messages, hourly messages, message distribution, callbacks and
+        // hourly callbacks (5); weekly messages and distribution on
+        // Mondays; monthly ones on the 1st.
+        let mut floor = 1 + 1 + 1 + 1 + 10 + 3 + 2 + 5;
         if today.weekday() == chrono::Weekday::Mon {
-            floor += 6;
+            floor += 6 + 2;
         }
         if today.day() == 1 {
-            floor += 3;
+            floor += 3 + 2;
         }
         assert_eq!(calls, floor, "calls on {today}");
         per_day.push(calls);
         assert_matches_simulator(&h, &m, now);
+        assert_messages_match_simulator(&h, &m, now);
         for api in Api::ALL {
             assert_eq!(
                 m.get(

@@ -107,9 +107,23 @@ fn data(
         .collect()
 }
 
+/// A harness whose client timeout no busy machine reaches: these tests
+/// inject no latency, so a timeout would only be the machine's load.
+async fn harness(apps: Vec<AppConfig>) -> Harness {
+    Harness::build(
+        T0,
+        apps,
+        HarnessOptions {
+            timeout: std::time::Duration::from_secs(30),
+            ..HarnessOptions::default()
+        },
+    )
+    .await
+}
+
 /// What a fault-free exporter publishes at T0 for one app.
 async fn reference(app: AppConfig) -> Exposition {
-    let h = Harness::new(T0, 10.0, 10.0, vec![app]).await;
+    let h = harness(vec![app]).await;
     h.poll_at(T0).await
 }
 
@@ -118,7 +132,7 @@ async fn reference(app: AppConfig) -> Exposition {
 async fn scenario(api: Api, fault: Fault, clean: &Exposition) -> f64 {
     let (app, name, appid) = app_of(api);
     let ctx = format!("{fault:?} on {}", api.label());
-    let h = Harness::new(T0, 10.0, 10.0, vec![app.clone()]).await;
+    let h = harness(vec![app.clone()]).await;
     h.sim.set_faults(fault.plan(api, appid));
     let m = h.poll_at(T0).await;
 
@@ -257,7 +271,7 @@ async fn a_broken_api_never_costs_another_api_its_data() {
 async fn a_malformed_item_costs_only_that_item() {
     let clean = reference(mp_app("shop")).await;
     for api in [Api::VisitPage, Api::VisitDistribution] {
-        let h = Harness::new(T0, 10.0, 10.0, vec![mp_app("shop")]).await;
+        let h = harness(vec![mp_app("shop")]).await;
         h.sim.set_faults(Faults {
             only_path: Some(api.path().to_string()),
             bad_item: 1,

@@ -1,0 +1,202 @@
+//! Official Account message analysis: messages and senders by type for
+//! the latest day, week and month (`getupstreammsg`, `…week`, `…month`),
+//! by hour of yesterday (`getupstreammsghour`), and senders by how many
+//! messages they sent (`getupstreammsgdist`, `…week`, `…month`).
+//!
+//! Week and month answers are dated on the period's first day (Monday or
+//! the 1st) and are asked for with that day alone. A type or interval with
+//! no row sent nothing: 0 once the day is known to be released.
+
+use super::{
+    key_label, names, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError,
+    Target,
+};
+use crate::dates::{dashed, DateRange, Period};
+use crate::families::{Family, Sample};
+use crate::wechat::types::{ListResponse, UpstreamMsgDistRow, UpstreamMsgRow};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// The target of the latest complete period: days are asked for whole,
+/// weeks and months by their first day.
+pub(crate) fn period_target(period: Period, now: DateTime<Utc>) -> Vec<Target> {
+    let latest = period.latest(now);
+    let range = match period {
+        Period::Daily => latest,
+        Period::Weekly | Period::Monthly => DateRange::day(latest.begin),
+    };
+    vec![Target {
+        slot: 0,
+        range,
+        data_period: latest,
+    }]
+}
+
+/// The rows of the asked day; `None` when the answer says "not ready".
+pub(crate) fn rows_of_day<'a, T>(
+    ctx: &Ctx,
+    target: &Target,
+    list: &'a crate::wechat::types::Lenient<T>,
+    date_of: impl Fn(&T) -> &str,
+) -> Result<Option<Vec<&'a T>>, ShapeError> {
+    let want = dashed(target.range.begin);
+    let rows: Vec<&T> = list.iter().filter(|r| date_of(r) == want).collect();
+    if rows.is_empty() {
+        if let Some(e) = skipped_error("list", list) {
+            return Err(e);
+        }
+        // An empty answer is "no messages" only for a released period.
+        if ctx
+            .oa_released_day
+            .map_or(true, |d| d < target.data_period.end)
+        {
+            return Ok(None);
+        }
+    }
+    Ok(Some(rows))
+}
+
+/// `hhmm` (0, 100, …, 2300) as a two-digit Beijing hour label.
+pub(crate) fn hour_label(ref_hour: Option<f64>) -> String {
+    format!("{:02}", (ref_hour.unwrap_or(0.0) / 100.0).floor() as i64)
+}
+
+/// Messages and senders by type for a day, week or month.
+pub struct UpstreamMsg(pub Period);
+
+impl Collector for UpstreamMsg {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        period_target(self.0, now)
+    }
+
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
+        let resp: ListResponse<UpstreamMsgRow> = parse(body)?;
+        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+            return Ok(Collected::NotReady);
+        };
+        let mut skipped = Vec::new();
+        skipped_notes("list", &resp.list, &mut skipped);
+        // Known types start at 0 (no row: no message of that type).
+        let mut by_type: BTreeMap<String, (f64, f64)> = names::MSG_TYPES
+            .iter()
+            .map(|(k, _)| (k.to_string(), (0.0, 0.0)))
+            .collect();
+        for r in rows {
+            let e = by_type.entry(key_label(r.msg_type)).or_default();
+            e.0 += r.msg_user.unwrap_or(0.0);
+            e.1 += r.msg_count.unwrap_or(0.0);
+        }
+        let mut out = Vec::with_capacity(by_type.len() * 2);
+        for (t, (users, count)) in &by_type {
+            let name = names::msg_type_name(t);
+            let labels = [
+                ("app", ctx.app),
+                ("period", self.0.label()),
+                ("msg_type", t.as_str()),
+                ("msg_type_name", name.as_str()),
+            ];
+            out.push(Sample::new(Family::OaMessages, &labels, *count));
+            out.push(Sample::new(Family::OaMessageSenders, &labels, *users));
+        }
+        Ok(Collected::with_skipped(out, skipped))
+    }
+}
+
+/// Messages and senders by hour of yesterday and type.
+pub struct UpstreamMsgHour;
+
+impl Collector for UpstreamMsgHour {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        period_target(Period::Daily, now)
+    }
+
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
+        let resp: ListResponse<UpstreamMsgRow> = parse(body)?;
+        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+            return Ok(Collected::NotReady);
+        };
+        let mut skipped = Vec::new();
+        skipped_notes("list", &resp.list, &mut skipped);
+        let mut by_hour: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+        for r in rows {
+            let e = by_hour
+                .entry((hour_label(r.ref_hour), key_label(r.msg_type)))
+                .or_default();
+            e.0 += r.msg_user.unwrap_or(0.0);
+            e.1 += r.msg_count.unwrap_or(0.0);
+        }
+        let mut out = Vec::with_capacity(by_hour.len() * 2);
+        for ((hour, t), (users, count)) in &by_hour {
+            let name = names::msg_type_name(t);
+            let labels = [
+                ("app", ctx.app),
+                ("hour", hour.as_str()),
+                ("msg_type", t.as_str()),
+                ("msg_type_name", name.as_str()),
+            ];
+            out.push(Sample::new(Family::OaMessagesByHour, &labels, *count));
+            out.push(Sample::new(Family::OaMessageSendersByHour, &labels, *users));
+        }
+        Ok(Collected::with_skipped(out, skipped))
+    }
+}
+
+/// Senders by how many messages they sent, for a day, week or month.
+pub struct UpstreamMsgDist(pub Period);
+
+impl Collector for UpstreamMsgDist {
+    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+        period_target(self.0, now)
+    }
+
+    fn collect(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        body: serde_json::Value,
+    ) -> Result<Collected, ShapeError> {
+        let resp: ListResponse<UpstreamMsgDistRow> = parse(body)?;
+        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+            return Ok(Collected::NotReady);
+        };
+        let mut skipped = Vec::new();
+        skipped_notes("list", &resp.list, &mut skipped);
+        // Intervals with senders start at 0; "0 messages" only when sent.
+        let mut by_interval: BTreeMap<String, f64> = names::COUNT_INTERVALS
+            .iter()
+            .filter(|(k, _)| *k != "0")
+            .map(|(k, _)| (k.to_string(), 0.0))
+            .collect();
+        for r in rows {
+            *by_interval.entry(key_label(r.count_interval)).or_default() +=
+                r.msg_user.unwrap_or(0.0);
+        }
+        let out = by_interval
+            .iter()
+            .map(|(k, users)| {
+                let name = names::count_interval_name(k);
+                Sample::new(
+                    Family::OaMessageSendersByInterval,
+                    &[
+                        ("app", ctx.app),
+                        ("period", self.0.label()),
+                        ("count_interval", k.as_str()),
+                        ("count_interval_name", name.as_str()),
+                    ],
+                    *users,
+                )
+            })
+            .collect();
+        Ok(Collected::with_skipped(out, skipped))
+    }
+}
