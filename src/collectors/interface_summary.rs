@@ -3,19 +3,18 @@
 //! (`getinterfacesummaryhour`). WeChat reports times in milliseconds; they
 //! are published in seconds.
 
-use super::upstream_msg::{hour_label, period_target, rows_of_day};
-use super::{parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::upstream_msg::{hour_label, period_target};
+use super::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
-use crate::wechat::types::{InterfaceSummaryRow, ListResponse};
+use crate::wechat::types::InterfaceSummaryRow;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// The four values of a row (or of the sum of rows), in base units.
-fn values(rows: &[&InterfaceSummaryRow]) -> [f64; 4] {
-    let sum = |f: fn(&InterfaceSummaryRow) -> Option<f64>| -> f64 {
-        rows.iter().filter_map(|r| f(r)).sum()
-    };
+fn values(rows: &[InterfaceSummaryRow]) -> [f64; 4] {
+    let sum =
+        |f: fn(&InterfaceSummaryRow) -> Option<f64>| -> f64 { rows.iter().filter_map(f).sum() };
     let max = rows
         .iter()
         .filter_map(|r| r.max_time_cost)
@@ -42,12 +41,11 @@ impl Collector for InterfaceSummary {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let resp: ListResponse<InterfaceSummaryRow> = parse(body)?;
-        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+        let Some((rows, skipped)) =
+            dated_rows::<InterfaceSummaryRow>(ctx, target, body, |r| &r.ref_date)?
+        else {
             return Ok(Collected::NotReady);
         };
-        let mut skipped = Vec::new();
-        skipped_notes("list", &resp.list, &mut skipped);
         let labels = [("app", ctx.app)];
         let families = [
             Family::OaCallbacks,
@@ -78,13 +76,12 @@ impl Collector for InterfaceSummaryHour {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let resp: ListResponse<InterfaceSummaryRow> = parse(body)?;
-        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+        let Some((rows, skipped)) =
+            dated_rows::<InterfaceSummaryRow>(ctx, target, body, |r| &r.ref_date)?
+        else {
             return Ok(Collected::NotReady);
         };
-        let mut skipped = Vec::new();
-        skipped_notes("list", &resp.list, &mut skipped);
-        let mut by_hour: BTreeMap<String, Vec<&InterfaceSummaryRow>> = BTreeMap::new();
+        let mut by_hour: BTreeMap<String, Vec<InterfaceSummaryRow>> = BTreeMap::new();
         for r in rows {
             by_hour.entry(hour_label(r.ref_hour)).or_default().push(r);
         }

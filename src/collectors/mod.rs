@@ -170,6 +170,43 @@ pub(crate) fn not_ready_unless_skipped<T>(
     }
 }
 
+/// The rows of the asked day, and notes on the items skipped.
+pub(crate) type DatedRows<T> = (Vec<T>, Vec<String>);
+
+/// The rows of an Official Account `{"list": [...]}` answer dated on the
+/// asked day, and notes on the items skipped; `None` when the answer says
+/// "not ready": an empty answer is "nothing happened" only for a period
+/// `getusercumulate` has shown released.
+pub(crate) fn dated_rows<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    target: &Target,
+    body: serde_json::Value,
+    date_of: impl Fn(&T) -> &str,
+) -> Result<Option<DatedRows<T>>, ShapeError> {
+    let resp: crate::wechat::types::ListResponse<T> = parse(body)?;
+    let want = crate::dates::dashed(target.range.begin);
+    let mut skipped = Vec::new();
+    skipped_notes("list", &resp.list, &mut skipped);
+    if let Some(e) = skipped_error("list", &resp.list) {
+        if !resp.list.iter().any(|r| date_of(r) == want) {
+            return Err(e);
+        }
+    }
+    let rows: Vec<T> = resp
+        .list
+        .into_items()
+        .into_iter()
+        .filter(|r| date_of(r) == want)
+        .collect();
+    let released = ctx
+        .oa_released_day
+        .is_some_and(|d| d >= target.data_period.end);
+    if rows.is_empty() && !released {
+        return Ok(None);
+    }
+    Ok(Some((rows, skipped)))
+}
+
 /// Drops repeated label sets, keeping the first: a duplicate series would
 /// make Prometheus reject the whole scrape.
 pub(crate) fn dedup(mut samples: Vec<Sample>) -> Vec<Sample> {

@@ -7,13 +7,10 @@
 //! the 1st) and are asked for with that day alone. A type or interval with
 //! no row sent nothing: 0 once the day is known to be released.
 
-use super::{
-    key_label, names, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError,
-    Target,
-};
-use crate::dates::{dashed, DateRange, Period};
+use super::{dated_rows, key_label, names, Collected, Collector, Ctx, ShapeError, Target};
+use crate::dates::{DateRange, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{ListResponse, UpstreamMsgDistRow, UpstreamMsgRow};
+use crate::wechat::types::{UpstreamMsgDistRow, UpstreamMsgRow};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -30,30 +27,6 @@ pub(crate) fn period_target(period: Period, now: DateTime<Utc>) -> Vec<Target> {
         range,
         data_period: latest,
     }]
-}
-
-/// The rows of the asked day; `None` when the answer says "not ready".
-pub(crate) fn rows_of_day<'a, T>(
-    ctx: &Ctx,
-    target: &Target,
-    list: &'a crate::wechat::types::Lenient<T>,
-    date_of: impl Fn(&T) -> &str,
-) -> Result<Option<Vec<&'a T>>, ShapeError> {
-    let want = dashed(target.range.begin);
-    let rows: Vec<&T> = list.iter().filter(|r| date_of(r) == want).collect();
-    if rows.is_empty() {
-        if let Some(e) = skipped_error("list", list) {
-            return Err(e);
-        }
-        // An empty answer is "no messages" only for a released period.
-        if ctx
-            .oa_released_day
-            .map_or(true, |d| d < target.data_period.end)
-        {
-            return Ok(None);
-        }
-    }
-    Ok(Some(rows))
 }
 
 /// `hhmm` (0, 100, …, 2300) as a two-digit Beijing hour label.
@@ -75,12 +48,11 @@ impl Collector for UpstreamMsg {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let resp: ListResponse<UpstreamMsgRow> = parse(body)?;
-        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+        let Some((rows, skipped)) =
+            dated_rows::<UpstreamMsgRow>(ctx, target, body, |r| &r.ref_date)?
+        else {
             return Ok(Collected::NotReady);
         };
-        let mut skipped = Vec::new();
-        skipped_notes("list", &resp.list, &mut skipped);
         // Known types start at 0 (no row: no message of that type).
         let mut by_type: BTreeMap<String, (f64, f64)> = names::MSG_TYPES
             .iter()
@@ -121,12 +93,11 @@ impl Collector for UpstreamMsgHour {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let resp: ListResponse<UpstreamMsgRow> = parse(body)?;
-        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+        let Some((rows, skipped)) =
+            dated_rows::<UpstreamMsgRow>(ctx, target, body, |r| &r.ref_date)?
+        else {
             return Ok(Collected::NotReady);
         };
-        let mut skipped = Vec::new();
-        skipped_notes("list", &resp.list, &mut skipped);
         let mut by_hour: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
         for r in rows {
             let e = by_hour
@@ -165,12 +136,11 @@ impl Collector for UpstreamMsgDist {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let resp: ListResponse<UpstreamMsgDistRow> = parse(body)?;
-        let Some(rows) = rows_of_day(ctx, target, &resp.list, |r| &r.ref_date)? else {
+        let Some((rows, skipped)) =
+            dated_rows::<UpstreamMsgDistRow>(ctx, target, body, |r| &r.ref_date)?
+        else {
             return Ok(Collected::NotReady);
         };
-        let mut skipped = Vec::new();
-        skipped_notes("list", &resp.list, &mut skipped);
         // Intervals with senders start at 0; "0 messages" only when sent.
         let mut by_interval: BTreeMap<String, f64> = names::COUNT_INTERVALS
             .iter()

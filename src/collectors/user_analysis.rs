@@ -7,8 +7,8 @@
 //! summary counts as zeros only once the cumulate call showed the day.
 
 use super::{
-    dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, skipped_error,
-    skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
+    dated_rows, dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, Collected,
+    Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
@@ -30,20 +30,11 @@ impl Collector for UserSummary {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let resp: ListResponse<UserSummaryRow> = parse(body)?;
-        let day = target.range.begin;
-        let want = dashed(day);
-        let rows: Vec<_> = resp.list.iter().filter(|r| r.ref_date == want).collect();
-        if rows.is_empty() {
-            if let Some(e) = skipped_error("list", &resp.list) {
-                return Err(e);
-            }
-            if ctx.oa_released_day.map_or(true, |d| d < day) {
-                return Ok(Collected::NotReady);
-            }
-        }
-        let mut skipped = Vec::new();
-        skipped_notes("list", &resp.list, &mut skipped);
+        let Some((rows, skipped)) =
+            dated_rows::<UserSummaryRow>(ctx, target, body, |r| &r.ref_date)?
+        else {
+            return Ok(Collected::NotReady);
+        };
         // Known sources start at 0; rows add to them (a source can repeat).
         let mut by_source: BTreeMap<String, (f64, f64)> = names::OA_SOURCES
             .iter()

@@ -80,6 +80,11 @@ impl<T> std::ops::Deref for Lenient<T> {
 }
 
 impl<T> Lenient<T> {
+    /// The kept items, owned.
+    pub fn into_items(self) -> Vec<T> {
+        self.items
+    }
+
     /// The kept items with their index in the original list.
     pub fn indexed(&self) -> impl Iterator<Item = (usize, &T)> {
         self.positions.iter().copied().zip(self.items.iter())
