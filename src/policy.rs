@@ -49,6 +49,16 @@ fn doubling(base_min: i64, cap_min: i64, streak: u32) -> Duration {
     Duration::minutes(base_min.saturating_mul(factor).min(cap_min))
 }
 
+/// Whether the app-scoped streak (`AppState::hard_failures`) counts
+/// failures of `class`: only the ones whose pause grows with it, so that a
+/// quota pause or an unreachable round never lengthens a later pause.
+pub fn grows_app_streak(class: ErrorClass) -> bool {
+    matches!(
+        class,
+        ErrorClass::Token | ErrorClass::Credentials | ErrorClass::IpWhitelist | ErrorClass::RiskyIp
+    )
+}
+
 /// The decision for a failure of `class`, the `streak`-th in a row in its
 /// scope (1 for the first), at `now`. Not-ready answers are no failure and
 /// never reach here.
@@ -175,6 +185,17 @@ mod tests {
                 reason: "daily quota reached (45009)"
             }
         );
+    }
+
+    #[test]
+    fn only_growing_pauses_count_a_streak() {
+        use ErrorClass::*;
+        for class in [Token, Credentials, IpWhitelist, RiskyIp] {
+            assert!(grows_app_streak(class), "{class:?}");
+        }
+        for class in [Unreachable, DailyQuota, RateLimited, Transient, Unexpected] {
+            assert!(!grows_app_streak(class), "{class:?}");
+        }
     }
 
     #[test]

@@ -469,11 +469,15 @@ impl Poller {
                 Flow::Continue
             }
             Decision::EndAppRound => {
-                st.hard_failures = streak;
+                if policy::grows_app_streak(class) {
+                    st.hard_failures = streak;
+                }
                 Flow::StopApp
             }
             Decision::PauseApp { until, reason } => {
-                st.hard_failures = streak;
+                if policy::grows_app_streak(class) {
+                    st.hard_failures = streak;
+                }
                 st.paused_until = Some(until);
                 st.pause_reason = Some(reason.to_string());
                 warn!(app, until = %until.to_rfc3339(), reason, "pausing app");
