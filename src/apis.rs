@@ -9,8 +9,8 @@
 //! `collectors/`, and its simulator handler in `simulator/server.rs`.
 
 use crate::collectors::{
-    daily_summary, interface_summary, retention, upstream_msg, user_analysis, user_portrait,
-    visit_distribution, visit_page, visit_trend, Collector,
+    daily_summary, interface_summary, publish_summary, retention, upstream_msg, user_analysis,
+    user_portrait, visit_distribution, visit_page, visit_trend, Collector,
 };
 use crate::dates::{DateRange, Period};
 use crate::families::Family;
@@ -55,6 +55,9 @@ pub enum Api {
     InterfaceSummary,
     #[serde(rename = "hourly_interface_summary")]
     InterfaceSummaryHour,
+    // 2025 publish analytics.
+    #[serde(rename = "publish_summary")]
+    BizSummary,
 }
 
 /// Which kind of WeChat account an app is.
@@ -134,7 +137,7 @@ const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpReten
 const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
 
 /// The table, in [`Api`] order (a unit test checks it).
-pub static SPECS: [ApiSpec; 21] = [
+pub static SPECS: [ApiSpec; 22] = [
     ApiSpec {
         api: Api::DailySummary,
         label: "daily_summary",
@@ -409,6 +412,26 @@ pub static SPECS: [ApiSpec; 21] = [
             Family::OaCallbackMaxTimeByHour,
         ],
     },
+    ApiSpec {
+        api: Api::BizSummary,
+        label: "publish_summary",
+        path: "/datacube/getbizsummary",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        // The docs give no span: one day, the smallest of the family's.
+        span: Span::UpToDays(1),
+        history: History::DayChunks(1),
+        collector: &publish_summary::PublishSummary,
+        families: &[
+            Family::OaPublishReaders,
+            Family::OaPublishSharers,
+            Family::OaPublishLikes,
+            Family::OaPublishHearts,
+            Family::OaPublishComments,
+            Family::OaPublishDetail,
+        ],
+    },
 ];
 
 impl ApiSpec {
@@ -431,7 +454,7 @@ impl ApiSpec {
 }
 
 impl Api {
-    pub const ALL: [Api; 21] = [
+    pub const ALL: [Api; 22] = [
         Api::DailySummary,
         Api::DailyVisitTrend,
         Api::WeeklyVisitTrend,
@@ -453,6 +476,7 @@ impl Api {
         Api::UpstreamMsgDistMonth,
         Api::InterfaceSummary,
         Api::InterfaceSummaryHour,
+        Api::BizSummary,
     ];
 
     /// This API's row of the table.

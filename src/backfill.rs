@@ -788,12 +788,12 @@ fn collect_unit(
     let mut out = Vec::new();
     for target in &unit.targets {
         match collector.collect(&ctx, target, body.clone()) {
-            Ok(Collected::Samples(samples)) | Ok(Collected::Partial { samples, .. }) => {
-                out.push(Fetched {
-                    target: *target,
-                    samples,
-                })
-            }
+            Ok(Collected::Samples(samples))
+            | Ok(Collected::Partial { samples, .. })
+            | Ok(Collected::Provisional(samples)) => out.push(Fetched {
+                target: *target,
+                samples,
+            }),
             Ok(Collected::NotReady) => {}
             Err(e) => return Err(e.to_string()),
         }

@@ -65,11 +65,17 @@ families! {
     OaCallbackFailuresByHour => "wechat_official_account_callback_failures_by_hour", "Failed callbacks yesterday, by Beijing hour; polled.";
     OaCallbackTimeByHour => "wechat_official_account_callback_time_by_hour_seconds", "Total callback answer time yesterday, by Beijing hour; polled.";
     OaCallbackMaxTimeByHour => "wechat_official_account_callback_max_time_by_hour_seconds", "Longest callback answer yesterday, by Beijing hour; polled.";
+    OaPublishReaders => "wechat_official_account_publish_readers", "Readers of the account's published content yesterday (getbizsummary read_user); see wechat_exporter_data_final; polled.";
+    OaPublishSharers => "wechat_official_account_publish_sharers", "Users who shared the account's published content yesterday (share_user); polled.";
+    OaPublishLikes => "wechat_official_account_publish_likes", "Users who gave a thumbs-up to published content yesterday (like_user); polled.";
+    OaPublishHearts => "wechat_official_account_publish_hearts", "Users who gave a heart (zaikan_user) to published content yesterday; polled.";
+    OaPublishComments => "wechat_official_account_publish_comments", "Comments on published content yesterday (comment_count); polled.";
+    OaPublishDetail => "wechat_official_account_publish_detail", "Any other number getbizsummary reports for yesterday, by its field name; polled.";
 }
 
 /// Gauges derived from the poller state: one per (app, api), and the last
 /// (`app_paused`) one per app. Rendered by `snapshot.rs`.
-pub const STATE_FAMILIES: [(&str, &str); 7] = [
+pub const STATE_FAMILIES: [(&str, &str); 8] = [
     (
         "wechat_data_date_timestamp_seconds",
         "Beijing midnight at the start of the day, week or month that the published values of this API belong to.",
@@ -93,6 +99,10 @@ pub const STATE_FAMILIES: [(&str, &str); 7] = [
     (
         "wechat_exporter_api_backoff_until_timestamp_seconds",
         "While this API backs off after a failure of its own (see errcode), when it will next be asked; absent otherwise.",
+    ),
+    (
+        "wechat_exporter_data_final",
+        "1 when WeChat says the published values of this API are final, 0 while they may still change (is_delay) and are asked again hourly.",
     ),
     (
         "wechat_exporter_app_paused",

@@ -47,6 +47,10 @@ pub struct ApiState {
     /// Targets that answered "not ready": when to ask again, attempts so far.
     #[serde(skip)]
     pub retry_at: BTreeMap<Target, (DateTime<Utc>, u32)>,
+    /// Results WeChat marked as not final yet (`is_delay`), and when to
+    /// ask for them again. Saved, so a restart keeps asking.
+    #[serde(default)]
+    pub provisional: Vec<(Target, DateTime<Utc>)>,
     /// Set after a failure of this API alone (see `policy.rs`).
     #[serde(skip)]
     pub backoff: Option<Backoff>,
@@ -88,6 +92,26 @@ impl ApiState {
             slots.contains(&f.target.slot) && newest.get(&f.target.slot) == Some(&f.target.range)
         });
         self.retry_at.retain(|t, _| plan.contains(t));
+        self.provisional.retain(|(t, _)| plan.contains(t));
+    }
+
+    /// When a provisional result of `t` is to be asked for again.
+    pub fn provisional_until(&self, t: &Target) -> Option<DateTime<Utc>> {
+        self.provisional
+            .iter()
+            .find(|(p, _)| p == t)
+            .map(|(_, at)| *at)
+    }
+
+    /// Keeps `samples` as the result of `t`, replacing an earlier one;
+    /// a provisional result is asked for again at `again`.
+    pub fn store(&mut self, t: Target, samples: Vec<Sample>, again: Option<DateTime<Utc>>) {
+        self.results.retain(|f| f.target != t);
+        self.results.push(Fetched { target: t, samples });
+        self.provisional.retain(|(p, _)| *p != t);
+        if let Some(at) = again {
+            self.provisional.push((t, at));
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::collectors::{self, Collected, Ctx};
 use crate::config::{AppConfig, Config, PollSettings};
 use crate::error::{ApiError, ErrorClass};
-use crate::model::{self, ApiState, AppRef, AppState, Backoff, Fetched, Target};
+use crate::model::{self, ApiState, AppRef, AppState, Backoff, Target};
 use crate::policy::{self, Decision};
 use crate::rate_limit::RateLimiter;
 use crate::schedule::{due, previous_period_instant, schedule_retry};
@@ -334,8 +334,12 @@ impl Poller {
                 })
             });
             let app_name = app.config.name.clone();
-            let samples = match outcome {
-                Ok(Collected::Samples(samples)) => samples,
+            // The samples, and when to ask again if they may still change.
+            let (samples, again) = match outcome {
+                Ok(Collected::Samples(samples)) => (samples, None),
+                Ok(Collected::Provisional(samples)) => {
+                    (samples, Some(now + crate::schedule::PROVISIONAL_RECHECK))
+                }
                 Ok(Collected::Partial { samples, skipped }) => {
                     self.metrics
                         .answer_parts_skipped
@@ -349,7 +353,7 @@ impl Poller {
                         advice = "WeChat changed the shape of part of this answer; the parts that fit are published",
                         "answer partly skipped"
                     );
-                    samples
+                    (samples, None)
                 }
                 Ok(Collected::NotReady) => {
                     let ctx = (&fallback_plan[..], &mut tried_fallback, &mut work);
@@ -367,12 +371,12 @@ impl Poller {
             let Some(s) = st.apis.get_mut(&api) else {
                 return Flow::Continue;
             };
-            s.results.push(Fetched { target, samples });
+            s.store(target, samples, again);
             s.retry_at.remove(&target);
             s.backoff = None;
             s.last_success = Some(now);
             s.last_error = None;
-            debug!(app = %app_name, api = api.label(), period = ?target.range, "fetched");
+            debug!(app = %app_name, api = api.label(), period = ?target.range, provisional = again.is_some(), "fetched");
         }
         let mut st = app.lock();
         if let Some(s) = st.apis.get_mut(&api) {

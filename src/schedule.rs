@@ -6,10 +6,15 @@
 //! * "Not ready" is asked again after 15, 30, then every 60 minutes.
 //! * An API in a failure backoff (`policy.rs`) is asked nothing until it
 //!   ends.
+//! * Data WeChat marks as not final (`is_delay`) is asked again every
+//!   `PROVISIONAL_RECHECK` until it is.
 
 use crate::dates::{beijing_date, beijing_midnight, Period};
 use crate::model::{ApiState, Target};
 use chrono::{DateTime, Datelike, Duration, Utc};
+
+/// How long provisional data (`is_delay`) is kept before asking again.
+pub const PROVISIONAL_RECHECK: chrono::Duration = chrono::Duration::hours(1);
 
 /// Delays between "not ready" answers for the same period.
 pub const NOT_READY_DELAYS_MIN: [i64; 3] = [15, 30, 60];
@@ -30,8 +35,12 @@ pub fn backing_off(s: &ApiState, now: DateTime<Utc>) -> bool {
 
 /// Whether `t` should be asked for at `now`.
 pub fn due(s: &ApiState, t: &Target, now: DateTime<Utc>, release_hour: f64) -> bool {
-    if s.has(t) || backing_off(s, now) {
+    if backing_off(s, now) {
         return false;
+    }
+    if s.has(t) {
+        // Final data never again; data that may still change when due.
+        return s.provisional_until(t).is_some_and(|at| now >= at);
     }
     if let Some((at, _)) = s.retry_at.get(t) {
         return now >= *at;

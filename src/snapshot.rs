@@ -142,6 +142,12 @@ pub fn build(
                 &labels,
                 if s.disabled.is_some() { 0.0 } else { 1.0 },
             );
+            line(
+                &mut state_lines[6],
+                STATE_FAMILIES[6].0,
+                &labels,
+                if s.provisional.is_empty() { 1.0 } else { 0.0 },
+            );
             if let Some(b) = s.backoff.as_ref().filter(|b| b.until > now) {
                 line(
                     &mut state_lines[5],
@@ -153,8 +159,8 @@ pub fn build(
         }
         let is_paused = st.paused_until.is_some_and(|u| u > now) as u8;
         line(
-            &mut state_lines[6],
-            STATE_FAMILIES[6].0,
+            &mut state_lines[7],
+            STATE_FAMILIES[7].0,
             &render_labels(&[("app", name)]),
             is_paused as f64,
         );

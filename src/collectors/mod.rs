@@ -13,6 +13,7 @@ use std::collections::HashSet;
 pub mod daily_summary;
 pub mod interface_summary;
 pub mod names;
+pub mod publish_summary;
 pub mod retention;
 pub mod upstream_msg;
 pub mod user_analysis;
@@ -46,6 +47,9 @@ pub enum Collected {
         samples: Vec<Sample>,
         skipped: Vec<String>,
     },
+    /// Samples WeChat says may still change (`is_delay`): published, and
+    /// asked for again until final.
+    Provisional(Vec<Sample>),
 }
 
 impl Collected {

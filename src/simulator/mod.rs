@@ -381,6 +381,17 @@ impl Simulator {
         self.gen(appid).interface_summary(day)
     }
 
+    /// `getbizsummary`'s row for `day`, as served before (`delayed`) or
+    /// after the numbers settle at `PUBLISH_FINAL_HOUR` Beijing.
+    pub fn biz_summary(
+        &self,
+        appid: &str,
+        day: NaiveDate,
+        delayed: bool,
+    ) -> crate::wechat::types::BizSummaryRow {
+        self.gen(appid).biz_summary(day, delayed)
+    }
+
     pub fn interface_summary_hour(
         &self,
         appid: &str,
@@ -389,6 +400,10 @@ impl Simulator {
         self.gen(appid).interface_summary_hour(day)
     }
 }
+
+/// The Beijing hour at which the newest day's publish numbers
+/// (`getbizsummary`) settle: before it they come with `is_delay: true`.
+pub const PUBLISH_FINAL_HOUR: f64 = 12.0;
 
 /// A running simulator HTTP server; stops serving when dropped.
 pub struct SimServer {

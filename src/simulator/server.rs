@@ -16,7 +16,8 @@ use super::{
 };
 use crate::apis::Span;
 use crate::dates::{
-    beijing_date, compact, latest_day, mp_ref_date, parse_compact, parse_dashed, DateRange, Period,
+    beijing_date, beijing_hour, compact, latest_day, mp_ref_date, parse_compact, parse_dashed,
+    DateRange, Period,
 };
 use crate::wechat::api::Api;
 use crate::wechat::types::{ListResponse, PortraitGroup, Retention, UserPortrait, VisitPage};
@@ -143,6 +144,8 @@ pub(crate) struct DataJob {
     pub(crate) wrong_shape: bool,
     /// Spoil the first list item (the `bad_item` fault).
     pub(crate) bad_item: bool,
+    /// Publish numbers of the newest day that have not settled yet.
+    delayed: bool,
 }
 
 impl DataJob {
@@ -214,6 +217,12 @@ impl DataJob {
                     .map(|d| g.interface_summary(d))
                     .collect(),
             }),
+            Api::BizSummary => Ok(json!({
+                "list": released_days(r, self.last)
+                    .map(|d| g.biz_summary(d, self.delayed && d == self.last))
+                    .collect::<Vec<_>>(),
+                "is_delay": self.delayed && r.end >= self.last,
+            })),
             Api::InterfaceSummaryHour => serde_json::to_value(ListResponse {
                 list: released_days(r, self.last)
                     .flat_map(|d| g.interface_summary_hour(d))
@@ -588,6 +597,10 @@ impl Inner {
             last,
             wrong_shape: false,
             bad_item: false,
+            // The newest day's publish numbers settle at noon Beijing.
+            delayed: api == Api::BizSummary
+                && range.end >= last
+                && beijing_hour(now) < super::PUBLISH_FINAL_HOUR,
         }))
     }
 }

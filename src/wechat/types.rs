@@ -357,3 +357,13 @@ pub struct InterfaceSummaryRow {
     #[serde(default)]
     pub max_time_cost: Option<f64>,
 }
+
+/// A row of `getbizsummary`: the account's published content on one day.
+/// `detail` is kept as a map: every number in it is published, the
+/// documented ones under their own names.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct BizSummaryRow {
+    pub ref_date: String,
+    #[serde(default)]
+    pub detail: serde_json::Map<String, serde_json::Value>,
+}

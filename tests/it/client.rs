@@ -143,6 +143,7 @@ async fn every_endpoint_answers_and_collects() {
                     Collected::Samples(s) => assert!(!s.is_empty(), "{api:?}"),
                     Collected::NotReady => panic!("{api:?} {target:?} not ready at 12:00 Beijing"),
                     Collected::Partial { skipped, .. } => panic!("{api:?}: skipped {skipped:?}"),
+                    Collected::Provisional(s) => assert!(!s.is_empty(), "{api:?}"),
                 }
             }
         }

@@ -14,6 +14,7 @@ mod fuzz;
 mod isolation;
 mod load;
 mod prometheus;
+mod publish;
 mod reload;
 mod scale;
 mod secrets;

@@ -51,6 +51,7 @@ fn samples(api: Api) -> HashMap<(Family, String), f64> {
             .collect(),
         Collected::NotReady => panic!("{api:?} example read as not ready"),
         Collected::Partial { skipped, .. } => panic!("{api:?} example partly skipped: {skipped:?}"),
+        Collected::Provisional(_) => panic!("{api:?} example read as provisional"),
     }
 }
 
