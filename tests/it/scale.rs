@@ -3,7 +3,6 @@
 //! call limit on real time, `/metrics` served from one rendering with its
 //! gzip copy, and the cardinality switches (`exclude_apis`, `page_limit`).
 
-
 use crate::common::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -219,6 +218,7 @@ async fn scrapes_share_one_rendering_and_its_gzip_copy() {
         poller: h.poller.clone(),
         telemetry_path: "/metrics".into(),
         reload: None,
+        scrape_slots: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
