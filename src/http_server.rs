@@ -69,50 +69,60 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    let mut resp = if wants_gzip && !snap.gzip.is_empty() {
-        let mut r = snap.gzip.clone().into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
+    let gzip = wants_gzip && !snap.gzip.is_empty();
+    let data = if gzip {
+        snap.gzip.clone()
     } else {
-        snap.body.clone().into_response()
+        snap.body.clone()
     };
+    let mut resp = match permit {
+        // The slot is held until the body is handed over or the client leaves.
+        Some(p) => Response::new(axum::body::Body::new(Held { data, _permit: p })),
+        None => data.into_response(),
+    };
+    if gzip {
+        resp.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     resp.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    match permit {
-        // The slot is held until the body is written or the client leaves.
-        Some(p) => resp.map(|b| {
-            axum::body::Body::new(Held {
-                inner: b,
-                _permit: p,
-            })
-        }),
-        None => resp,
-    }
+    resp
 }
 
-/// A response body that keeps a `--web.max-requests` slot until dropped.
+/// Chunk size of a held scrape body. Handing the body over in pieces makes
+/// hyper ask for the next one only when the client has taken the previous
+/// one, so the `--web.max-requests` slot covers the time a slow scraper
+/// takes to read, as node_exporter's limit covers its handler.
+const HELD_CHUNK: usize = 16 * 1024;
+
+/// A scrape body that keeps a `--web.max-requests` slot until it has been
+/// handed over in full or dropped.
 struct Held {
-    inner: axum::body::Body,
+    data: axum::body::Bytes,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl axum::body::HttpBody for Held {
     type Data = axum::body::Bytes;
-    type Error = axum::Error;
+    type Error = std::convert::Infallible;
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
+        _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+        if self.data.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.data.len().min(HELD_CHUNK);
+        let chunk = self.data.split_to(n);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
     }
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.data.is_empty()
     }
     fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
+        hyper::body::SizeHint::with_exact(self.data.len() as u64)
     }
 }
 

@@ -20,4 +20,6 @@ mod seeds;
 mod shards;
 mod simulator;
 mod state;
+mod web_hardening;
 mod web_server;
+mod web_toolkit;
