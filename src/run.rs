@@ -78,6 +78,11 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     }
     let clock = Clock::system();
     let metrics = Arc::new(SelfMetrics::new());
+    // Registered before the first snapshot is rendered.
+    let web_metrics = Arc::new(crate::web_server::WebMetrics::new());
+    for c in web_metrics.collectors() {
+        metrics.register(c);
+    }
     // The demo simulator must outlive the poller: keep its handle here.
     let (config, _demo, config_path): (Config, _, Option<PathBuf>) =
         match (&flags.config_file, flags.demo) {
@@ -193,10 +198,6 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     .map_err(|e| RunError::Usage(e.to_string()))?;
     for l in &listeners {
         info!(address = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
-    }
-    let web_metrics = Arc::new(crate::web_server::WebMetrics::new());
-    for c in web_metrics.collectors() {
-        metrics.register(c);
     }
     let opts = crate::web_server::ServeOptions {
         web_config_file: flags.web_config_file.clone(),
