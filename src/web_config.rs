@@ -991,11 +991,13 @@ fn client_verifier(
     allowed_sans: Vec<String>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ClientCertVerifier>, WebConfigError> {
+    let mut anchors = Vec::new();
     let roots = match ca_pem {
         Some((pem, field)) => {
             let mut store = RootCertStore::empty();
             for c in CertificateDer::pem_slice_iter(&pem) {
                 let c = c.map_err(|e| invalid(field, format!("invalid PEM certificate: {e}")))?;
+                anchors.push(c.as_ref().to_vec());
                 store
                     .add(c)
                     .map_err(|e| invalid(field, format!("unusable CA certificate: {e}")))?;
@@ -1026,12 +1028,16 @@ fn client_verifier(
             } else {
                 b
             };
-            b.build().map_err(|e| {
+            let webpki = b.build().map_err(|e| {
                 invalid(
                     "tls_server_config.client_ca_file",
                     format!("cannot build verifier: {e}"),
                 )
-            })?
+            })?;
+            Arc::new(TrustedLeaf {
+                inner: webpki,
+                anchors,
+            })
         }
     };
     if allowed_sans.is_empty() {
@@ -1041,6 +1047,69 @@ fn client_verifier(
             inner,
             allowed: allowed_sans,
         }))
+    }
+}
+
+/// Go trusts a client certificate that is itself in the client CA pool
+/// (a self-signed client certificate given as `client_ca_file`, as the
+/// toolkit's own tests do); webpki would refuse it as a CA used as an end
+/// entity. Byte-identical certificates within their validity pass; anything
+/// else goes through the normal chain verification.
+#[derive(Debug)]
+struct TrustedLeaf {
+    inner: Arc<dyn ClientCertVerifier>,
+    anchors: Vec<Vec<u8>>,
+}
+
+fn valid_at(der: &[u8], now: UnixTime) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let v = cert.validity();
+    v.not_before.timestamp() <= now && now <= v.not_after.timestamp()
+}
+
+impl ClientCertVerifier for TrustedLeaf {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        if self.anchors.iter().any(|a| a == end_entity.as_ref()) && valid_at(end_entity, now) {
+            return Ok(ClientCertVerified::assertion());
+        }
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 
@@ -1244,6 +1313,80 @@ mod tests {
         let c = WebConfig::from_yaml("tls_server_config:\n  min_version: TLS13\n", Path::new("."))
             .unwrap();
         assert!(c.tls().is_none());
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_go_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "1", "-1s", "1d", "s"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_values() {
+        let rl = |y: &str| WebConfig::from_yaml(y, Path::new(".")).map(|c| c.rate_limit());
+        assert_eq!(
+            rl("rate_limit:\n  interval: 2s\n  burst: 5\n").unwrap(),
+            Some(RateLimit {
+                interval: Duration::from_secs(2),
+                burst: 5
+            })
+        );
+        assert_eq!(
+            rl("rate_limit:\n  interval: 0\n  burst: 0\n").unwrap(),
+            None
+        );
+        // A bare number is nanoseconds, as Go's YAML reads a Duration.
+        assert_eq!(
+            rl("rate_limit:\n  interval: 1000\n  burst: 1\n")
+                .unwrap()
+                .map(|r| r.interval),
+            Some(Duration::from_micros(1))
+        );
+        assert!(err("rate_limit:\n  interval: 1s\n  burst: -1\n").contains("rate_limit.burst"));
+        assert!(err("rate_limit:\n  interval: soon\n").contains("rate_limit.interval"));
+    }
+
+    #[test]
+    fn errors_never_quote_the_file() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+        let e = err(key);
+        assert!(!e.contains("MIIE") && !e.contains("BEGIN"), "{e}");
+        let e = err("tls_server_config: TOPSECRETVALUE\n");
+        assert!(
+            !e.contains("TOPSECRET") && e.contains("invalid type"),
+            "{e}"
+        );
+        let e = err("basic_auth_users: [TOPSECRETVALUE]\n");
+        assert!(!e.contains("TOPSECRET"), "{e}");
+    }
+
+    #[test]
+    fn emptiness() {
+        for y in [
+            "",
+            "# c\n",
+            "tls_server_config:\n",
+            "http_server_config:\n  http2: false\n",
+        ] {
+            assert!(
+                WebConfig::from_yaml(y, Path::new("."))
+                    .unwrap()
+                    .configures_nothing(),
+                "{y}"
+            );
+        }
+        let c = WebConfig::from_yaml(
+            "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert!(!c.configures_nothing());
     }
 
     #[test]

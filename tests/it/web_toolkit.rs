@@ -486,3 +486,62 @@ os.execv(sys.argv[1], sys.argv[1:])
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("systemd-socket"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_allowed_sans_as_the_toolkit_tests_them() {
+    let d = testdata();
+    let identity = || {
+        let pem = format!(
+            "{}{}",
+            std::fs::read_to_string(d.join("client2_selfsigned.pem")).unwrap(),
+            std::fs::read_to_string(d.join("client2_selfsigned.key")).unwrap()
+        );
+        reqwest::Identity::from_pem(pem.as_bytes()).unwrap()
+    };
+    let client = |with_cert: bool, port: u16| {
+        let mut b = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .tls_built_in_root_certs(false)
+            .resolve("localhost", ([127, 0, 0, 1], port).into());
+        for c in reqwest::Certificate::from_pem_bundle(&ca_bundle()).unwrap() {
+            b = b.add_root_certificate(c);
+        }
+        if with_cert {
+            b = b.identity(identity());
+        }
+        b.build().unwrap()
+    };
+    // The toolkit's files, used in place: client2's certificate carries a
+    // SAN listed in .good and none listed in .bad.
+    for (file, allowed) in [
+        ("web_config_auth_client_san.good.yaml", true),
+        ("web_config_auth_client_san.bad.yaml", false),
+    ] {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let f = d.join(file);
+        let mut bin = Bin::start(
+            &[
+                "--demo",
+                "--web.listen-address",
+                &addr,
+                "--web.config.file",
+                f.to_str().unwrap(),
+            ],
+            &[],
+        );
+        bin.wait_listening(&addr);
+        let url = format!("https://localhost:{port}/-/healthy");
+        let r = client(true, port).get(&url).send().await;
+        assert_eq!(
+            r.as_ref().map(|r| r.status().as_u16()).ok(),
+            allowed.then_some(200),
+            "{file}: {r:?} {}",
+            bin.logs()
+        );
+        assert!(
+            client(false, port).get(&url).send().await.is_err(),
+            "{file}: a client without a certificate must be refused"
+        );
+    }
+}
