@@ -37,8 +37,9 @@ pub struct RunFlags {
     /// --web.listen-address.
     #[arg(long = "web.systemd-socket")]
     pub systemd_socket: bool,
-    /// Maximum number of scrapes served at once; more get 503. 0 = no limit.
-    #[arg(long = "web.max-requests", default_value_t = 40)]
+    /// Maximum number of scrapes served at once; more get 503. 0 = no
+    /// limit (the default: scrapes are served from a pre-rendered snapshot).
+    #[arg(long = "web.max-requests", default_value_t = 0)]
     pub max_requests: usize,
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", default_value = "/metrics")]
