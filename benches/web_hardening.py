@@ -118,15 +118,25 @@ def finding1():
         print(f"#1 {name}: plain HTTP on the TLS port -> {plain}; HTTPS without credentials -> {tls_noauth}")
 
 
-def finding5():
+def finding5(n=1100):
     e = Exporter(["--demo"])
     base = [get(e.port, src="127.0.0.2")[1] for _ in range(3)]
-    idle = [socket.create_connection(("127.0.0.1", e.port)) for _ in range(1100)]
-    res = [get(e.port, src="127.0.0.2") for _ in range(3)]
+    idle = []
+    for _ in range(n):
+        if n <= 2000:
+            idle.append(socket.create_connection(("127.0.0.1", e.port)))
+        else:
+            # Too many to wait for each on a full backlog.
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", e.port))
+            idle.append(s)
+    time.sleep(0.5)
+    res = [get(e.port, src="127.0.0.2", timeout=30) for _ in range(3)]
     for s in idle:
         s.close()
     e.stop()
-    print(f"#5 scrape from 127.0.0.2: {statistics.median(base)*1000:.0f} ms alone; with 1,100 idle "
+    print(f"#5 scrape from 127.0.0.2: {statistics.median(base)*1000:.0f} ms alone; with {n:,} idle "
           f"sockets from 127.0.0.1: " + ", ".join(f"{t:.2f} s ({st})" for st, t in res))
 
 
@@ -193,5 +203,7 @@ def finding8():
 
 if __name__ == "__main__":
     print(f"binary: {BIN}")
-    for f in (finding1, finding5, finding6, finding7, finding8):
-        f()
+    only = sys.argv[2:]  # e.g. "finding5" to run one
+    for f in (finding1, finding5, lambda: finding5(10000), finding6, finding7, finding8):
+        if not only or f.__name__ in only or (f.__name__ == "<lambda>" and "finding5" in only):
+            f()
