@@ -545,3 +545,49 @@ async fn client_allowed_sans_as_the_toolkit_tests_them() {
         );
     }
 }
+
+#[test]
+fn systemd_socket_unit_and_drop_in_offer_socket_activation() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd");
+    let socket = std::fs::read_to_string(dir.join("wechat-exporter.socket")).unwrap();
+    assert!(socket.lines().any(|l| l.trim() == "ListenStream=10240"));
+    assert!(socket.contains("Service=wechat-exporter.service"));
+    let drop_in = std::fs::read_to_string(dir.join("socket-activation.conf")).unwrap();
+    // The drop-in clears the unit's ExecStart, then starts on the socket.
+    let exec: Vec<&str> = drop_in
+        .lines()
+        .filter(|l| l.starts_with("ExecStart="))
+        .collect();
+    assert_eq!(exec.first(), Some(&"ExecStart="), "{drop_in}");
+    assert!(drop_in.contains("--web.systemd-socket"));
+    assert!(!drop_in.contains("--web.listen-address"));
+    // Its flags are ones the binary knows (clap refuses unknown ones with
+    // exit 2 before anything else; --config.check stops after parsing).
+    let (code, out) = run_to_end(&["--web.systemd-socket", "--config.check"], &[]);
+    assert!(!out.contains("unexpected argument"), "{out}");
+    assert_eq!(code, 2, "--config.check without a file: {out}");
+    // systemd's own check where it is installed (as tests/deploy does).
+    if let Some(sa) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("systemd-analyze"))
+            .find(|p| p.is_file())
+    }) {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("wechat-exporter.socket"), &socket).unwrap();
+        let unit = std::fs::read_to_string(dir.join("wechat-exporter.service"))
+            .unwrap()
+            .replace("/usr/local/bin/wechat-exporter", "/bin/true");
+        std::fs::write(tmp.path().join("wechat-exporter.service"), unit).unwrap();
+        let out = Command::new(sa)
+            .args(["verify", "--man=no"])
+            .arg(tmp.path().join("wechat-exporter.socket"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        let ours: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("wechat-exporter.socket"))
+            .collect();
+        assert!(ours.is_empty(), "{}", ours.join("\n"));
+    }
+}
