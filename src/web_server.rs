@@ -937,7 +937,7 @@ fn unauthorized() -> Response<Body> {
 /// the entry.
 #[derive(Default)]
 struct Authenticator {
-    cache: Mutex<HashMap<[u8; 32], bool>>,
+    cache: Arc<Mutex<HashMap<[u8; 32], bool>>>,
     bcrypt_lock: Arc<Mutex<()>>,
 }
 
@@ -997,8 +997,14 @@ impl Authenticator {
         }
 
         let lock = self.bcrypt_lock.clone();
+        let cache = self.cache.clone();
         let verified = tokio::task::spawn_blocking(move || {
             let _serial = lock.lock().unwrap_or_else(|p| p.into_inner());
+            // A flood of one wrong password arrives all at once: the checks
+            // that queued behind the first find its result here.
+            if let Some(&ok) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+                return ok;
+            }
             let hash = known_hash.unwrap_or_else(|| decoy_hash(cost));
             bcrypt::verify(&password, &hash).unwrap_or(false)
         })
