@@ -29,9 +29,18 @@ pub struct RunFlags {
     /// Validate the configuration file and exit (0 valid, 2 invalid).
     #[arg(long = "config.check")]
     pub config_check: bool,
-    /// Address to listen on for the web interface and telemetry.
-    #[arg(long = "web.listen-address", default_value_t = format!(":{DEFAULT_PORT}"))]
-    pub listen_address: String,
+    /// Address to listen on for the web interface and telemetry; repeat
+    /// for several. `:PORT` listens on every IPv6 and IPv4 address.
+    #[arg(long = "web.listen-address", default_values_t = [format!(":{DEFAULT_PORT}")])]
+    pub listen_address: Vec<String>,
+    /// Use the sockets of a systemd socket unit (LISTEN_FDS) instead of
+    /// --web.listen-address.
+    #[arg(long = "web.systemd-socket")]
+    pub systemd_socket: bool,
+    /// Maximum number of scrapes served at once; more get 503. 0 = no
+    /// limit (the default: scrapes are served from a pre-rendered snapshot).
+    #[arg(long = "web.max-requests", default_value_t = 0)]
+    pub max_requests: usize,
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", default_value = "/metrics")]
     pub telemetry_path: String,

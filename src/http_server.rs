@@ -1,10 +1,17 @@
 //! The exporter's HTTP endpoints: `/metrics`, the landing page, health,
 //! readiness and reload. Handlers only read the current snapshot; nothing
 //! here calls WeChat.
+//!
+//! `/-/reload` is guarded against cross-site requests: a browser page on
+//! another origin can send a "simple" POST (form or `text/plain`) without
+//! asking first, so a reload is accepted only with a non-simple method
+//! (PUT), an `Origin` that matches `Host`, or no `Origin` and a non-form
+//! content type (curl's plain `-X POST` qualifies). It never reads a body:
+//! one is refused with 413 before a byte of it is read.
 
 use crate::poller::Poller;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -19,6 +26,13 @@ pub struct AppState {
     pub poller: Arc<Poller>,
     pub telemetry_path: String,
     pub reload: Option<ReloadFn>,
+    /// `--web.max-requests`: scrapes served at once (`None`: no limit).
+    pub scrape_slots: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+/// The semaphore for `--web.max-requests` (0 = no limit).
+pub fn scrape_slots(max_requests: usize) -> Option<Arc<tokio::sync::Semaphore>> {
+    (max_requests > 0).then(|| Arc::new(tokio::sync::Semaphore::new(max_requests)))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -35,24 +49,81 @@ pub fn router(state: AppState) -> Router {
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    // Like node_exporter's --web.max-requests: past the limit, 503 at once
+    // rather than queueing scrapes that would time out anyway.
+    let permit = match &st.scrape_slots {
+        None => None,
+        Some(s) => match s.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Too many concurrent scrapes (--web.max-requests).\n",
+                )
+                    .into_response()
+            }
+        },
+    };
     let snap = st.poller.store.load();
     let wants_gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    let mut resp = if wants_gzip && !snap.gzip.is_empty() {
-        let mut r = snap.gzip.clone().into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
+    let gzip = wants_gzip && !snap.gzip.is_empty();
+    let data = if gzip {
+        snap.gzip.clone()
     } else {
-        snap.body.clone().into_response()
+        snap.body.clone()
     };
+    let mut resp = match permit {
+        // The slot is held until the body is handed over or the client leaves.
+        Some(p) => Response::new(axum::body::Body::new(Held { data, _permit: p })),
+        None => data.into_response(),
+    };
+    if gzip {
+        resp.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     resp.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     resp
+}
+
+/// Chunk size of a held scrape body. Handing the body over in pieces makes
+/// hyper ask for the next one only when the client has taken the previous
+/// one, so the `--web.max-requests` slot covers the time a slow scraper
+/// takes to read, as node_exporter's limit covers its handler.
+const HELD_CHUNK: usize = 16 * 1024;
+
+/// A scrape body that keeps a `--web.max-requests` slot until it has been
+/// handed over in full or dropped.
+struct Held {
+    data: axum::body::Bytes,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl axum::body::HttpBody for Held {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.data.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.data.len().min(HELD_CHUNK);
+        let chunk = self.data.split_to(n);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+    }
+    fn is_end_stream(&self) -> bool {
+        self.data.is_empty()
+    }
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.data.len() as u64)
+    }
 }
 
 /// True if an Accept-Encoding value accepts gzip (and does not refuse it with q=0).
@@ -82,7 +153,70 @@ async fn ready(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn reload(State(st): State<AppState>) -> Response {
+/// Why a reload request is refused before anything is done, if it is.
+fn reload_refusal(method: &Method, headers: &HeaderMap) -> Option<(StatusCode, &'static str)> {
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if has_body {
+        return Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/-/reload takes no request body.\n",
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        // A browser names the page's origin; it must be this server.
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let same = match (origin.to_str().ok(), host) {
+            (Some(o), Some(h)) => o
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(h)),
+            _ => false,
+        };
+        return (!same).then_some((
+            StatusCode::FORBIDDEN,
+            "Cross-origin reload refused (Origin does not match Host).\n",
+        ));
+    }
+    if method == Method::POST {
+        let simple = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                matches!(
+                    essence.as_str(),
+                    "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+                )
+            })
+            .unwrap_or(false);
+        if simple {
+            // What a cross-site form sends; old browsers omit Origin.
+            return Some((
+                StatusCode::FORBIDDEN,
+                "Reload refused: a form content type without Origin could be a cross-site request.\n",
+            ));
+        }
+    }
+    None
+}
+
+async fn reload(State(st): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+    if let Some((status, msg)) = reload_refusal(&method, &headers) {
+        tracing::warn!(status = status.as_u16(), "refused /-/reload request");
+        let mut r = (status, msg).into_response();
+        // The unread body (if any) must not be parsed as the next request.
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
     match &st.reload {
         None => (
             StatusCode::BAD_REQUEST,
@@ -153,7 +287,52 @@ fn esc(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_gzip;
+    use super::*;
+
+    fn refusal(method: Method, h: &[(&str, &str)]) -> Option<StatusCode> {
+        let mut m = HeaderMap::new();
+        for (k, v) in h {
+            m.insert(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        reload_refusal(&method, &m).map(|r| r.0)
+    }
+
+    #[test]
+    fn reload_guard() {
+        let host = ("host", "127.0.0.1:10240");
+        assert_eq!(refusal(Method::POST, &[host]), None, "curl -X POST");
+        assert_eq!(refusal(Method::PUT, &[host]), None);
+        assert_eq!(
+            refusal(Method::POST, &[host, ("origin", "http://127.0.0.1:10240")]),
+            None
+        );
+        assert_eq!(
+            refusal(Method::POST, &[host, ("origin", "http://evil.example")]),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            refusal(
+                Method::POST,
+                &[host, ("content-type", "text/plain;charset=UTF-8")]
+            ),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            refusal(Method::POST, &[host, ("content-type", "application/json")]),
+            None
+        );
+        assert_eq!(
+            refusal(Method::POST, &[host, ("transfer-encoding", "chunked")]),
+            Some(StatusCode::PAYLOAD_TOO_LARGE)
+        );
+        assert_eq!(
+            refusal(Method::POST, &[host, ("content-length", "0")]),
+            None
+        );
+    }
 
     #[test]
     fn gzip_negotiation() {

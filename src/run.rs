@@ -1,7 +1,7 @@
 //! Wires the exporter together: config → poller → snapshot → HTTP, plus
 //! signals (SIGTERM/SIGINT stop, SIGHUP reloads) and the state file.
 
-use crate::cli::{normalize_listen, RunFlags};
+use crate::cli::RunFlags;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::http_server::{self, ReloadFn};
@@ -78,6 +78,11 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     }
     let clock = Clock::system();
     let metrics = Arc::new(SelfMetrics::new());
+    // Registered before the first snapshot is rendered.
+    let web_metrics = Arc::new(crate::web_server::WebMetrics::new());
+    for c in web_metrics.collectors() {
+        metrics.register(c);
+    }
     // The demo simulator must outlive the poller: keep its handle here.
     let (config, _demo, config_path): (Config, _, Option<PathBuf>) =
         match (&flags.config_file, flags.demo) {
@@ -169,20 +174,42 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         poller: poller.clone(),
         telemetry_path: flags.telemetry_path.clone(),
         reload,
+        scrape_slots: http_server::scrape_slots(flags.max_requests),
     });
-    let addr = normalize_listen(&flags.listen_address);
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|e| RunError::Listen {
-            addr: addr.clone(),
-            reason: e.to_string(),
-        })?;
-    info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or(addr), "listening");
+    let listeners = if flags.systemd_socket {
+        crate::web_server::systemd_listeners()
+    } else {
+        let mut ls = Vec::new();
+        for addr in &flags.listen_address {
+            match crate::web_server::bind_listen_address(addr).await {
+                Ok(l) => ls.push(l),
+                Err(e) => {
+                    return Err(RunError::Listen {
+                        addr: addr.clone(),
+                        reason: std::error::Error::source(&e)
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| e.to_string()),
+                    });
+                }
+            }
+        }
+        Ok(ls)
+    }
+    .map_err(|e| RunError::Usage(e.to_string()))?;
+    for l in &listeners {
+        info!(address = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
+    }
     let opts = crate::web_server::ServeOptions {
         web_config_file: flags.web_config_file.clone(),
+        metrics: Some(web_metrics),
+        // Scrapes read the snapshot: show a refused web config at once.
+        on_reload: Some({
+            let poller = poller.clone();
+            Arc::new(move || poller.publish(true))
+        }),
         ..Default::default()
     };
-    let served = crate::web_server::serve(listener, app, opts, shutdown_signal()).await;
+    let served = crate::web_server::serve_listeners(listeners, app, opts, shutdown_signal()).await;
     let _ = shutdown_tx.send(true);
     let _ = poll_task.await;
     if let Some(s) = &storage {

@@ -144,6 +144,14 @@ impl SelfMetrics {
         }
     }
 
+    /// Adds metrics kept by another module (e.g. the web server's reload
+    /// counters) to the exposition.
+    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) {
+        if let Err(e) = self.registry.register(c) {
+            tracing::warn!(error = %e, "metric not registered");
+        }
+    }
+
     /// Appends the text exposition of every self-metric to `out`.
     pub fn render_into(&self, out: &mut Vec<u8>) {
         let families = self.registry.gather();

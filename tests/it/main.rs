@@ -22,4 +22,6 @@ mod seeds;
 mod shards;
 mod simulator;
 mod state;
+mod web_hardening;
 mod web_server;
+mod web_toolkit;

@@ -223,6 +223,7 @@ async fn scrapes_share_one_rendering_and_its_gzip_copy() {
         poller: h.poller.clone(),
         telemetry_path: "/metrics".into(),
         reload: None,
+        scrape_slots: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

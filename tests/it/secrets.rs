@@ -67,6 +67,7 @@ async fn landing_and_metrics(h: &Harness) -> (String, String) {
         poller: h.poller.clone(),
         telemetry_path: "/metrics".into(),
         reload: None,
+        scrape_slots: None,
     });
     let mut out = Vec::new();
     for path in ["/", "/metrics"] {

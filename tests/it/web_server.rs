@@ -401,8 +401,9 @@ async fn config_errors_name_the_field() {
             "client_auth_type",
         ),
         (
-            format!("{tls}  client_auth_type: RequireAndVerifyClientCert\n"),
-            "client_ca_file",
+            // A CA without a policy (the toolkit's check).
+            format!("{tls}  client_ca_file: ca.crt\n"),
+            "client_auth_type",
         ),
         (format!("{tls}  min_version: TLS10\n"), "min_version"),
         (format!("{tls}  max_version: TLS14\n"), "max_version"),
@@ -411,7 +412,7 @@ async fn config_errors_name_the_field() {
             "cipher_suites",
         ),
         (
-            format!("{tls}  curve_preferences: [CurveP521]\n"),
+            format!("{tls}  curve_preferences: [CurveP257]\n"),
             "curve_preferences",
         ),
         (
