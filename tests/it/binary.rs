@@ -2,7 +2,6 @@
 //! demo (no config), the landing page, `simulate` answered by a plain HTTP
 //! client, and a clean exit on SIGTERM.
 
-
 use crate::common::*;
 use std::process::{Command, Stdio};
 

@@ -3,7 +3,6 @@
 //! legacy token unless chosen; file tokens), and Beijing date windows that
 //! do not depend on the process time zone.
 
-
 use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;

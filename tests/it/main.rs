@@ -3,10 +3,10 @@
 
 #![allow(dead_code)]
 
-mod common;
 mod backfill;
 mod binary;
 mod client;
+mod common;
 mod deploy;
 mod exporter;
 mod faults;
