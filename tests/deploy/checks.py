@@ -663,8 +663,8 @@ def substitute(expr, job):
 
 
 class Live:
-    def __init__(self, exporter_cmd, tmp):
-        self.exporter_cmd, self.tmp, self.procs = exporter_cmd, tmp, []
+    def __init__(self, exporter_cmd, tmp, fixture):
+        self.exporter_cmd, self.tmp, self.procs, self.fixture = exporter_cmd, tmp, [], fixture
 
     def spawn(self, cmd, log):
         f = open(self.tmp / log, "w")
@@ -688,8 +688,9 @@ class Live:
             return ""
 
 
-def query(prom, expr):
-    url = f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+def query(prom, expr, t=None):
+    args = {"query": expr} | ({"time": str(t)} if t is not None else {})
+    url = f"{prom}/api/v1/query?" + urllib.parse.urlencode(args)
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
             body = json.load(r)
@@ -700,10 +701,92 @@ def query(prom, expr):
     return body["data"]["result"]
 
 
+# Beijing time, a fixed +08:00 offset (no daylight saving).
+BEIJING = 8 * 3600
+HISTORY_DAYS = 12  # covers offset 7d of daily and weekly values
+
+
+def beijing_midnight_ts(d):
+    import datetime as dt
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp()) - BEIJING
+
+
+def backfill_history(lv, tmp, instance):
+    """README's "Import history" with the real binary: the simulator, a
+    config of the demo apps, `backfill --instance` of the live target.
+    Returns the OpenMetrics files, or None after reporting a failure."""
+    import datetime as dt
+    binary = lv.exporter_cmd[0]
+    sport = free_port()
+    sim = lv.spawn([binary, "simulate", "--listen", f"127.0.0.1:{sport}", "--release-hour", "0"], "simulator.log")
+
+    def up():
+        if sim.poll() is not None:
+            raise RuntimeError(f"simulator exited: {lv.log('simulator.log')}")
+        with socket.create_connection(("127.0.0.1", sport), timeout=1):
+            return True
+
+    wait_for(up, 30, "simulator port")
+    secrets = {}
+    for app, secret in (("mp", "demo0c1d2e3f4a5b6c7d8e9f0a1b2c3d4"), ("oa", "demo9f8e7d6c5b4a3f2e1d0c9b8a7f6e5")):
+        secrets[app] = tmp / f"{app}.secret"
+        secrets[app].write_text(secret)
+    cfg = tmp / "backfill.yml"
+    cfg.write_text(yaml.safe_dump({
+        "wechat": {"api_url": f"http://127.0.0.1:{sport}", "retry_delay": "10ms"},
+        # The names --demo gives its apps: the live series' `app` label.
+        "apps": [
+            {"name": "demo-miniprogram", "type": "miniprogram", "appid": "wx5d3c9a1e7f2b4068",
+             "secret_file": str(secrets["mp"]), "page_limit": 5},
+            {"name": "demo-official-account", "type": "official_account", "appid": "wx8e1f4b7a2c5d9036",
+             "secret_file": str(secrets["oa"])},
+        ],
+    }))
+    yesterday = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=BEIJING)).date() - dt.timedelta(days=1)
+    lv.first_day = yesterday - dt.timedelta(days=HISTORY_DAYS - 1)
+    om = tmp / "history.om"
+    cmd = [binary, "backfill", "--config.file", str(cfg), "--from", str(lv.first_day), "--to", str(yesterday),
+           "--output", str(om), "--rate", "1000", "--instance", instance]
+    rc, out = run(cmd)
+    name = (f"history: wechat-exporter backfill --from {lv.first_day} --to {yesterday} --instance {instance} "
+            f"(job default {JOB}) against wechat-exporter simulate")
+    report(name, rc == 0 and om.exists(), out[-2000:])
+    return [om] if rc == 0 and om.exists() else None
+
+
+def history_joins_live(prom, lv, instance):
+    """Issue 17's promise: one series per app and period across imported
+    history and live data, from the oldest imported day to now."""
+    span = f"{HISTORY_DAYS + 2}d"
+    problems = []
+    for expr, want in ((f"count by (app, period) (count_over_time(wechat_miniprogram_visitors[{span}]))",
+                        {("demo-miniprogram", p) for p in ("daily", "weekly", "monthly")}),
+                       (f"count by (app) (count_over_time(wechat_official_account_followers[{span}]))",
+                        {("demo-official-account", None)})):
+        r = query(prom, expr)
+        got = {(x["metric"].get("app"), x["metric"].get("period")): float(x["value"][1]) for x in r}
+        if set(got) != want:
+            problems.append(f"{expr}: series for {sorted(got)}, expected {sorted(want, key=str)}")
+        for k, n in got.items():
+            if n != 1:
+                problems.append(f"{k}: {int(n)} series over {span} (history and live are separate series)")
+    q = 'wechat_miniprogram_visitors{app="demo-miniprogram", period="daily"}'
+    t_old = beijing_midnight_ts(lv.first_day) + 86400 + 12 * 3600  # noon after the oldest day
+    old, now = query(prom, q, t_old), query(prom, q)
+    if len(old) != 1 or len(now) != 1:
+        problems.append(f"{q}: {len(old)} series at the oldest imported day, {len(now)} now; expected 1 and 1")
+    elif old[0]["metric"] != now[0]["metric"]:
+        problems.append(f"{q}: history {old[0]['metric']} and live {now[0]['metric']} are different series")
+    elif now[0]["metric"].get("job") != JOB or now[0]["metric"].get("instance") != instance:
+        problems.append(f"{q}: labels {now[0]['metric']}, expected job {JOB} and instance {instance}")
+    report(f"daily visitors: one series from the oldest imported day ({lv.first_day}) to the live scrape; "
+           "one series per app and period", not problems, "\n".join(problems))
+
+
 @guarded
-def live(exporter_cmd, records):
+def live(exporter_cmd, records, fixture=False):
     tmp = Path(tempfile.mkdtemp(prefix="wechat-deploy-test-"))
-    lv = Live(exporter_cmd, tmp)
+    lv = Live(exporter_cmd, tmp, fixture)
     try:
         _live(lv, tmp, records)
     finally:
@@ -745,16 +828,27 @@ def _live(lv, tmp, records):
     rc, out = run(["promtool", "check", "metrics"], input=text)
     report("exporter /metrics passes promtool check metrics", rc == 0, out[-2000:])
 
-    # History: 8 days every 5 min from one scrape, backfilled into the TSDB.
-    now = time.time()
+    # History: in --fixture mode a synthetic one; otherwise README's import
+    # path, `wechat-exporter backfill` against `wechat-exporter simulate`
+    # (same seed and apps as --demo), labelled for this scrape target.
     data = tmp / "data"
     data.mkdir()
-    om = tmp / "history.om"
-    om.write_text(history_openmetrics(text, JOB, instance, now))
-    rc, out = run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=200h",
-                   str(om), str(data)])
-    report("history backfilled with promtool tsdb create-blocks-from openmetrics", rc == 0, out[-2000:])
-    om.unlink()
+    now = time.time()
+    if lv.fixture:
+        om = tmp / "history.om"
+        om.write_text(history_openmetrics(text, JOB, instance, now))
+        oms = [om]
+    else:
+        oms = backfill_history(lv, tmp, instance)
+        if oms is None:
+            return
+    ok, out = True, ""
+    for om in oms:
+        rc, o = run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=200h",
+                     str(om), str(data)])
+        ok, out = ok and rc == 0, out + o[-1000:]
+        om.unlink()
+    report("history turned into blocks with promtool tsdb create-blocks-from openmetrics", ok, out[-2000:])
 
     # Prometheus: the shipped config with the test's target, 1s intervals and
     # absolute rule paths.
@@ -788,6 +882,8 @@ def _live(lv, tmp, records):
         return
     r = query(prom, f'wechat_miniprogram_visitors{{period="daily", job="{JOB}"}} offset 7d')
     report("backfilled history is queryable (offset 7d)", bool(r))
+    if not lv.fixture:
+        history_joins_live(prom, lv, instance)
 
     # Every panel query returns data.
     for f in DASHBOARDS:
@@ -1128,7 +1224,7 @@ def main():
             else:
                 cmd = [str(path), "--demo"]
         if cmd:
-            live(cmd, records)
+            live(cmd, records, args.fixture)
     compose()
     kubernetes()
     systemd()
