@@ -929,6 +929,34 @@ def _live(lv, tmp, records):
     report("all rules evaluate without error in Prometheus", not health and bool(rules), "\n".join(health))
 
 
+@guarded
+def backfill_defaults(binary):
+    """`backfill --job/--instance` defaults are the labels the shipped scrape
+    configs give the live series (static config and ServiceMonitor)."""
+    rc, out = run([binary, "backfill", "--help"])
+    flat = " ".join(out.split())
+    job = re.search(r"--job <JOB> .*?\[default: ([^\]]+)\]", flat)
+    inst = re.search(r"--instance <INSTANCE> .*?\[default: ([^\]]+)\]", flat)
+    prom = yaml.safe_load(open(PROM_DIR / "prometheus.yml"))
+    sc = next(j for j in prom["scrape_configs"] if j["job_name"] == JOB)
+    targets = [t for c in sc["static_configs"] for t in c["targets"]]
+    sm = yaml.safe_load(open(DEPLOY / "kubernetes/servicemonitor.yaml"))
+    relabel = [r.get("replacement") for e in sm["spec"]["endpoints"] for r in e.get("relabelings", [])
+               if r.get("targetLabel") == "instance"]
+    svc = yaml.safe_load(open(DEPLOY / "kubernetes/service.yaml"))["metadata"]["name"]
+    problems = []
+    if not job or not inst:
+        problems.append("backfill --help shows no --job/--instance default:\n" + out[-1500:])
+    else:
+        if job.group(1) != JOB or svc != JOB:
+            problems.append(f"--job default {job.group(1)}, scrape job {JOB}, Kubernetes Service {svc}")
+        if targets != [inst.group(1)] or relabel != [inst.group(1)]:
+            problems.append(f"--instance default {inst.group(1)}, prometheus.yml targets {targets}, "
+                            f"ServiceMonitor instance {relabel}")
+    report("backfill --job/--instance defaults equal the shipped scrape config and ServiceMonitor labels",
+           not problems, "\n".join(problems))
+
+
 # --------------------------------------------------------------- compose ---
 @guarded
 def compose():
@@ -1223,6 +1251,7 @@ def main():
                 cmd = None
             else:
                 cmd = [str(path), "--demo"]
+                backfill_defaults(str(path))
         if cmd:
             live(cmd, records, args.fixture)
     compose()
