@@ -226,6 +226,16 @@ def dashboards_static():
                 problems.append(f"{t}: datasource is not the $datasource variable")
             if not p.get("targets"):
                 problems.append(f"{t}: no queries")
+            weekly = any(re.search(r"offset\s+(7d|1w)", tg.get("expr", "")) for tg in p.get("targets", []))
+            desc = p.get("description", "")
+            if weekly and not ("7 days" in desc and "backfill" in desc):
+                problems.append(f"{t}: compares with last week but its description does not say it needs "
+                                "7 days of history or a backfill")
+            # Comparisons join on what identifies an app, not on instance.
+            for tg in p.get("targets", []):
+                e = tg.get("expr", "")
+                if re.search(r"\boffset\s+\d", e) and not re.search(r"(max|sum|avg) by \(app(, period)?\)|on ?\(app", e):
+                    problems.append(f"{t}: compares periods without aggregating or joining on app: {e}")
             for tg in p.get("targets", []):
                 if tg.get("datasource") != {"type": "prometheus", "uid": "${datasource}"}:
                     problems.append(f"{t} {tg.get('refId')}: datasource is not the $datasource variable")
@@ -242,7 +252,7 @@ def dashboards_static():
                         and 'app=~"$app"' not in expr:
                     problems.append(f"{t}: query does not filter on $app: {expr}")
     report(f"dashboards: unique uids, variables, unit+description on every panel, $datasource, "
-           f"$__rate_interval ({panel_count} panels)", not problems, "\n".join(problems))
+           f"$__rate_interval, period comparisons by app, last-week panels say they need history ({panel_count} panels)", not problems, "\n".join(problems))
 
 
 @guarded
