@@ -69,6 +69,32 @@ pub const HEAD_MARGIN_HOURS: i64 = 3;
 /// Prometheus' default lookback; a step at or above it leaves gaps.
 const LOOKBACK_SECS: u32 = 300;
 const PROGRESS_VERSION: u32 = 1;
+/// `--job` default: the scrape job of deploy/prometheus/prometheus.yml and
+/// the Kubernetes Service (whose name the ServiceMonitor makes the job).
+pub const DEFAULT_JOB: &str = "wechat-exporter";
+/// `--instance` default: the target of deploy/prometheus/prometheus.yml,
+/// which the shipped ServiceMonitor also sets as `instance`.
+pub const DEFAULT_INSTANCE: &str = "wechat-exporter:10240";
+/// Labels the exporter's own series carry: a `--label` of the same name
+/// would clash with them (or, for `job`/`instance`, with the flags).
+const EXPORTER_LABELS: &[&str] = &[
+    "job",
+    "instance",
+    "app",
+    "api",
+    "period",
+    "page",
+    "cohort",
+    "offset",
+    "index",
+    "key",
+    "key_name",
+    "source",
+    "source_name",
+    "window",
+    "dimension",
+    "name",
+];
 
 /// What `backfill` was asked to do (already parsed and validated).
 #[derive(Clone, Debug)]
@@ -86,6 +112,9 @@ pub struct Options {
     pub split_days: u32,
     /// Draw the progress line on stderr.
     pub progress: bool,
+    /// Labels written on every series before the exporter's own: `job`,
+    /// `instance` and the `--label`s, as the live scrape attaches them.
+    pub target_labels: Vec<(String, String)>,
 }
 
 /// The flags as typed, before validation.
@@ -98,6 +127,10 @@ pub struct RawArgs {
     pub rate: f64,
     pub max_calls: Option<u64>,
     pub split_days: u32,
+    pub job: String,
+    pub instance: String,
+    /// `--label NAME=VALUE`, in the order given.
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +186,71 @@ fn parse_date(flag: &'static str, s: &str) -> Result<NaiveDate, BackfillError> {
         .ok_or_else(|| usage(flag, format!("{s:?} is not a date (use YYYY-MM-DD)")))
 }
 
+/// `job`, `instance` and the `--label`s, checked: what Prometheus would
+/// accept as a target label and nothing the exporter's series already carry.
+fn target_labels(raw: &RawArgs) -> Result<Vec<(String, String)>, BackfillError> {
+    if raw.job.is_empty() {
+        return Err(usage(
+            "--job",
+            "must not be empty (the live series carry a job label)",
+        ));
+    }
+    if raw.instance.is_empty() {
+        return Err(usage(
+            "--instance",
+            "must not be empty (the live series carry an instance label)",
+        ));
+    }
+    let mut out = vec![
+        ("job".to_string(), raw.job.clone()),
+        ("instance".to_string(), raw.instance.clone()),
+    ];
+    for l in &raw.labels {
+        let Some((name, value)) = l.split_once('=') else {
+            return Err(usage("--label", format!("{l:?} is not NAME=VALUE")));
+        };
+        let valid = name
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+        if name.is_empty() || !valid {
+            return Err(usage(
+                "--label",
+                format!("{name:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)"),
+            ));
+        }
+        if name.starts_with("__") {
+            return Err(usage(
+                "--label",
+                format!("{name:?}: names starting with __ are reserved by Prometheus"),
+            ));
+        }
+        if name == "job" || name == "instance" {
+            return Err(usage(
+                "--label",
+                format!("{name:?}: use --{name} to set it"),
+            ));
+        }
+        if EXPORTER_LABELS.contains(&name) {
+            return Err(usage(
+                "--label",
+                format!("{name:?} is a label of the exporter's own series"),
+            ));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(usage("--label", format!("{name:?} is given twice")));
+        }
+        if value.is_empty() {
+            return Err(usage(
+                "--label",
+                format!("{name:?} has an empty value (Prometheus drops empty labels)"),
+            ));
+        }
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
 /// Checks the flags against the config and the clock: dates in order, not
 /// before the data exists, `--to` at most yesterday (Beijing).
 pub fn validate(
@@ -204,6 +302,7 @@ pub fn validate(
     if config.apps.is_empty() {
         return Err(usage("--config.file", "no apps configured"));
     }
+    let target_labels = target_labels(raw)?;
     Ok(Options {
         from,
         to,
@@ -213,6 +312,7 @@ pub fn validate(
         max_calls: raw.max_calls,
         split_days: raw.split_days,
         progress: true,
+        target_labels,
     })
 }
 
@@ -912,10 +1012,21 @@ fn write_series(
     Ok(lines)
 }
 
+/// `name{target labels,series labels} `: the target's labels first, as a
+/// scrape attaches them, so each line names the series the live scrape makes.
+fn series_prefix(name: &str, target: &str, labels: &str) -> String {
+    match (target.is_empty(), labels.is_empty()) {
+        (true, _) => format!("{name}{{{labels}}} "),
+        (false, true) => format!("{name}{{{target}}} "),
+        (false, false) => format!("{name}{{{target},{labels}}} "),
+    }
+}
+
 /// Renders every family, contiguous, with `# TYPE` once, ending in `# EOF`.
 fn render_file(
     path: &Path,
     series: &Series,
+    target: &str,
     step: i64,
     lo: i64,
     hi: i64,
@@ -933,7 +1044,7 @@ fn render_file(
             writeln!(out, "# HELP {} {}", fam.name(), fam.help())?;
             writeln!(out, "# TYPE {} gauge", fam.name())?;
             for (labels, windows) in by_labels {
-                let prefix = format!("{}{{{labels}}} ", fam.name());
+                let prefix = series_prefix(fam.name(), target, labels);
                 lines += write_series(out, &prefix, windows.iter().copied(), step, lo, hi)?;
             }
         }
@@ -941,7 +1052,7 @@ fn render_file(
             writeln!(out, "# HELP {DATA_DATE} {DATA_DATE_HELP}")?;
             writeln!(out, "# TYPE {DATA_DATE} gauge")?;
             for (labels, windows) in &series.data_date {
-                let prefix = format!("{DATA_DATE}{{{labels}}} ");
+                let prefix = series_prefix(DATA_DATE, target, labels);
                 let w = windows.iter().map(|&(s, e, v)| (s, e, v as f64));
                 lines += write_series(out, &prefix, w, step, lo, hi)?;
             }
@@ -962,9 +1073,15 @@ fn write_output(
     clamp: i64,
 ) -> Result<(Vec<(PathBuf, u64)>, u64), BackfillError> {
     let step = opts.step as i64;
+    let pairs: Vec<(&str, &str)> = opts
+        .target_labels
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let target = render_labels(&pairs);
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     if opts.split_days == 0 {
-        let lines = render_file(&opts.output, series, step, i64::MIN, clamp)?;
+        let lines = render_file(&opts.output, series, &target, step, i64::MIN, clamp)?;
         return Ok((vec![(opts.output.clone(), size(&opts.output))], lines));
     }
     // Parts start at Beijing midnights (16:00 UTC, a multiple of 2 h), so
@@ -983,7 +1100,7 @@ fn write_output(
         let mut name = opts.output.as_os_str().to_owned();
         name.push(format!(".part-{day}"));
         let path = PathBuf::from(name);
-        lines += render_file(&path, series, step, lo, hi)?;
+        lines += render_file(&path, series, &target, step, lo, hi)?;
         files.push((path.clone(), size(&path)));
         lo += chunk;
     }

@@ -121,6 +121,19 @@ pub struct BackfillFlags {
     /// (promtool before 2.44 re-reads its whole input per 2-hour block).
     #[arg(long = "split-days", default_value_t = 0)]
     pub split_days: u32,
+    /// `job` label written on every series: the job name the live exporter
+    /// is scraped under (deploy/prometheus/prometheus.yml, the Kubernetes
+    /// Service name), so history and live data are one series.
+    #[arg(long, default_value = crate::backfill::DEFAULT_JOB)]
+    pub job: String,
+    /// `instance` label written on every series: the live target's instance
+    /// (host:port as Prometheus scrapes it).
+    #[arg(long, default_value = crate::backfill::DEFAULT_INSTANCE)]
+    pub instance: String,
+    /// Extra label NAME=VALUE on every series (repeatable), for labels your
+    /// scrape config adds (static `labels:`, relabelling, external labels).
+    #[arg(long = "label", value_name = "NAME=VALUE")]
+    pub label: Vec<String>,
     #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Warn)]
     pub log_level: LogLevel,
 }

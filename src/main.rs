@@ -104,6 +104,9 @@ async fn backfill(flags: wechat_exporter::cli::BackfillFlags) -> i32 {
         rate: flags.rate,
         max_calls: flags.max_calls,
         split_days: flags.split_days,
+        job: flags.job,
+        instance: flags.instance,
+        labels: flags.label,
     };
     let clock = wechat_exporter::clock::Clock::system();
     let opts = match backfill::validate(&raw, &config, clock.now()) {

@@ -78,12 +78,12 @@ def rel(p):
 
 # ---------------------------------------------------------------- tools ---
 def tools():
-    missing = [t for t in ("prometheus", "promtool", "amtool") if not shutil.which(t)]
+    missing = [t for t in ("prometheus", "promtool", "amtool", "jsonnet") if not shutil.which(t)]
     am = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
     if not am:
         missing.append("alertmanager (Debian: prometheus-alertmanager)")
-    report("tools: prometheus, promtool, alertmanager, amtool installed", not missing,
-           "missing: " + ", ".join(missing) + "\ninstall: apt-get install -y prometheus prometheus-alertmanager")
+    report("tools: prometheus, promtool, alertmanager, amtool, jsonnet installed", not missing,
+           "missing: " + ", ".join(missing) + "\ninstall: apt-get install -y prometheus prometheus-alertmanager jsonnet")
     return not missing
 
 
@@ -98,7 +98,8 @@ def prometheus_static():
     check_cmd("promtool test rules " + " ".join(rel(f) for f in tests),
               ["promtool", "test", "rules"] + [rel(f) for f in tests])
 
-    # Every alert: severity, category, summary/description/runbook.
+    # Every alert: severity, category, summary/description/runbook_url.
+    runbook = (ROOT / "docs/runbook.md").read_text()
     alerts, records = {}, []
     for f in RULE_FILES:
         for g in yaml.safe_load(open(f))["groups"]:
@@ -114,10 +115,20 @@ def prometheus_static():
             bad.append(f"{name}: severity label missing or not critical|warning|info")
         if not labels.get("category"):
             bad.append(f"{name}: category label missing")
-        for a in ("summary", "description", "runbook"):
+        for a in ("summary", "description", "runbook_url"):
             if not ann.get(a):
                 bad.append(f"{name}: annotation {a} missing")
-    report(f"alerts have severity/category labels and summary/description/runbook ({len(alerts)} alerts)",
+        if "runbook" in ann:
+            bad.append(f"{name}: annotation runbook: the convention is runbook_url")
+        url = ann.get("runbook_url", "")
+        if not re.fullmatch(r"https?://\S+#[a-z0-9-]+", url):
+            bad.append(f"{name}: runbook_url {url!r} is not an http(s) URL with an anchor")
+        elif "## " + name not in runbook or url.rsplit("#", 1)[1] != name.lower():
+            bad.append(f"{name}: runbook_url anchor {url.rsplit('#', 1)[1]!r} has no section '## {name}' in docs/runbook.md")
+        # The job is a mixin setting; only the rendered default may name it.
+        if 'job="' in r["expr"] and 'job="wechat-exporter"' not in r["expr"]:
+            bad.append(f"{name}: a job selector other than the mixin's default")
+    report(f"alerts have severity/category labels and summary/description/runbook_url into docs/runbook.md ({len(alerts)} alerts)",
            not bad and bool(alerts), "\n".join(bad))
 
     # Every alert is unit-tested both firing and not firing.
@@ -179,8 +190,6 @@ def all_panels(d):
 
 @guarded
 def dashboards_static():
-    check_cmd("dashboards/*.json are the output of dashboards/generate.py",
-              [sys.executable, "dashboards/generate.py", "--check"])
     report("dashboards exist", len(DASHBOARDS) >= 5, f"found {len(DASHBOARDS)}")
     uids, panel_count, problems = {}, 0, []
     for f in DASHBOARDS:
@@ -217,6 +226,16 @@ def dashboards_static():
                 problems.append(f"{t}: datasource is not the $datasource variable")
             if not p.get("targets"):
                 problems.append(f"{t}: no queries")
+            weekly = any(re.search(r"offset\s+(7d|1w)", tg.get("expr", "")) for tg in p.get("targets", []))
+            desc = p.get("description", "")
+            if weekly and not ("7 days" in desc and "backfill" in desc):
+                problems.append(f"{t}: compares with last week but its description does not say it needs "
+                                "7 days of history or a backfill")
+            # Comparisons join on what identifies an app, not on instance.
+            for tg in p.get("targets", []):
+                e = tg.get("expr", "")
+                if re.search(r"\boffset\s+\d", e) and not re.search(r"(max|sum|avg) by \(app(, period)?\)|on ?\(app", e):
+                    problems.append(f"{t}: compares periods without aggregating or joining on app: {e}")
             for tg in p.get("targets", []):
                 if tg.get("datasource") != {"type": "prometheus", "uid": "${datasource}"}:
                     problems.append(f"{t} {tg.get('refId')}: datasource is not the $datasource variable")
@@ -233,7 +252,7 @@ def dashboards_static():
                         and 'app=~"$app"' not in expr:
                     problems.append(f"{t}: query does not filter on $app: {expr}")
     report(f"dashboards: unique uids, variables, unit+description on every panel, $datasource, "
-           f"$__rate_interval ({panel_count} panels)", not problems, "\n".join(problems))
+           f"$__rate_interval, period comparisons by app, last-week panels say they need history ({panel_count} panels)", not problems, "\n".join(problems))
 
 
 @guarded
@@ -246,6 +265,302 @@ def dashboards_schema():
             return
     check_cmd("dashboards type-check against @grafana/schema Dashboard (tsc --noEmit)",
               ["npm", "run", "-s", "check"], cwd=d)
+
+
+# ------------------------------------------------------- dashboard-linter ---
+# The rules of grafana/dashboard-linter (lint/rule_*.go), implemented here
+# because neither Grafana nor a Go toolchain is available to the tests. Each
+# function is one linter rule, named as the linter names it; PromQL is parsed
+# with a real PromQL parser (promql-parser), after expanding Grafana
+# variables outside quoted strings as the linter does (variables.go).
+# Where the linter is lax by accident we are stricter, and say so.
+
+# lint/rule_panel_units.go: Grafana's unit ids (valueFormats/categories.ts).
+VALID_UNITS = set("""
+none string short percent percentunit humidity dB hex0x hex sci locale pixel accMS2 accFS2 accG degree radian
+grad arcmin arcsec areaM2 areaF2 areaMI2 flops mflops gflops tflops pflops eflops zflops yflops ppm conppb
+conngm3 conngNm3 conμgm3 conμgNm3 conmgm3 conmgNm3 congm3 congNm3 conmgdL conmmolL currencyUSD currencyGBP
+currencyEUR currencyJPY currencyRUB currencyUAH currencyBRL currencyDKK currencyISK currencyNOK currencySEK
+currencyCZK currencyCHF currencyPLN currencyBTC currencymBTC currencyμBTC currencyZAR currencyINR currencyKRW
+currencyIDR currencyPHP currencyVND bytes decbytes bits decbits kbytes deckbytes mbytes decmbytes gbytes
+decgbytes tbytes dectbytes pbytes decpbytes pps binBps Bps binbps bps KiBs Kibits KBs Kbits MiBs Mibits MBs
+Mbits GiBs Gibits GBs Gbits TiBs Tibits TBs Tbits PiBs Pibits PBs Pbits dateTimeAsIso dateTimeAsIsoNoDateIfToday
+dateTimeAsUS dateTimeAsUSNoDateIfToday dateTimeAsLocal dateTimeAsLocalNoDateIfToday dateTimeAsSystem
+dateTimeFromNow watt kwatt megwatt gwatt mwatt Wm2 voltamp kvoltamp voltampreact kvoltampreact watth watthperkg
+kwatth kwattm amph kamph mamph joule ev amp kamp mamp volt kvolt mvolt dBm ohm kohm Mohm farad µfarad nfarad
+pfarad ffarad henry mhenry µhenry lumens flowgpm flowcms flowcfs flowcfm litreh flowlpm flowmlpm lux forceNm
+forcekNm forceN forcekN Hs KHs MHs GHs THs PHs EHs massmg massg masslb masskg masst lengthmm lengthin lengthft
+lengthm lengthkm lengthmi pressurembar pressurebar pressurekbar pressurepa pressurehpa pressurekpa pressurehg
+pressurepsi radbq radci radgy radrad radsv radmsv radusv radrem radexpckg radr radsvh radmsvh radusvh rotrpm
+rothz rotrads rotdegs celsius fahrenheit kelvin hertz ns µs ms s m h d dtdurationms dtdurations dthms dtdhms
+timeticks clockms clocks cps ops reqps rps wps iops cpm opm rpm wpm mps mpm velocityms velocitykmh velocitymph
+velocityknot mlitre litre m3 Nm3 dm3 gallons bool bool_yes_no bool_on_off
+""".split())
+
+# lint/variables.go: sample values of Grafana's global variables.
+# The linter's odd millisecond values, cut to whole seconds: the Rust
+# parser refuses durations beyond 2^32 ms; they stay distinct from any range
+# a query would spell out.
+GRAFANA_GLOBALS = {"__rate_interval": "8869990s", "__interval": "4867856s", "__interval_ms": "7781188786",
+                   "__range_ms": "6737667980", "__range_s": "9397795485", "__range": "6069770s",
+                   "__auto": "12345s"}
+RATE_INTERVAL_S = 8869990
+LINT_VAR = re.compile(r"\$(\w+)|\$\{([^}]+)\}|\[\[([^\[\]]+)\]\]")
+
+
+def lint_expand(expr):
+    """Grafana variables -> sample values outside double-quoted strings
+    (inside them, `job=~"$job"` stays literal, as in the linter)."""
+    parts = expr.split('"')
+    for i in range(0, len(parts), 2):
+        def sub(m):
+            name = (m.group(1) or m.group(2) or m.group(3)).split(":")[0]
+            return GRAFANA_GLOBALS.get(name, name)
+        parts[i] = LINT_VAR.sub(sub, parts[i])
+    return '"'.join(parts)
+
+
+def promql_walk(node, parents=()):
+    """(node, parents) for every node of a promql_parser AST, depth first."""
+    import promql_parser as pp
+    yield node, parents
+    kids = []
+    if isinstance(node, pp.BinaryExpr):
+        kids = [node.lhs, node.rhs]
+    elif isinstance(node, pp.AggregateExpr):
+        kids = [node.expr] + ([node.param] if node.param is not None else [])
+    elif isinstance(node, pp.Call):
+        kids = list(node.args)
+    elif isinstance(node, pp.MatrixSelector):
+        kids = [node.vector_selector]
+    elif isinstance(node, (pp.ParenExpr, pp.SubqueryExpr, pp.UnaryExpr)):
+        kids = [node.expr]
+    for k in kids:
+        yield from promql_walk(k, parents + (node,))
+
+
+def lint_dashboard(d):
+    """[(rule, message)] of every dashboard-linter rule that fails."""
+    import promql_parser as pp
+    errors = []
+    err = errors.append
+    tmpl = d.get("templating", {}).get("list", [])
+    ds_vars = [t for t in tmpl if t.get("type", "").lower() == "datasource"]
+    prometheus = bool(ds_vars) and ds_vars[0].get("query") == "prometheus"
+
+    # template-datasource-rule
+    if not ds_vars:
+        err(("template-datasource-rule", "no templated data source"))
+    for t in ds_vars:
+        q = t.get("query", "").lower()
+        names = {f"{q}_datasource"} | ({"datasource"} if len(ds_vars) == 1 else set())
+        labels = {f"{q.title()} data source"} | ({"Data source"} if len(ds_vars) == 1 else set())
+        if t.get("name") not in names:
+            err(("template-datasource-rule", f"data source variable named {t.get('name')!r}, not {sorted(names)}"))
+        if t.get("label") not in labels:
+            err(("template-datasource-rule", f"data source variable labelled {t.get('label')!r}, not {sorted(labels)}"))
+
+    # template-job-rule, template-instance-rule
+    if prometheus:
+        for name in ("job", "instance"):
+            t = next((t for t in tmpl if t.get("name") == name), None)
+            rule = f"template-{name}-rule"
+            if t is None:
+                err((rule, f"no {name} template"))
+                continue
+            uid = (t.get("datasource") or {}).get("uid") if isinstance(t.get("datasource"), dict) else t.get("datasource")
+            if uid not in ("$datasource", "${datasource}", "$prometheus_datasource", "${prometheus_datasource}"):
+                err((rule, f"{name} template uses data source {uid!r}, not $datasource"))
+            if t.get("type") != "query":
+                err((rule, f"{name} template is of type {t.get('type')!r}, not a query"))
+            if t.get("label") != name.title():
+                err((rule, f"{name} template labelled {t.get('label')!r}, not {name.title()!r}"))
+            if not t.get("multi"):
+                err((rule, f"{name} template is not multi-select"))
+            if t.get("allValue") != ".+":
+                err((rule, f"{name} template allValue is {t.get('allValue')!r}, not '.+'"))
+            # Stricter than the linter: an allValue is only offered with "All".
+            if not t.get("includeAll"):
+                err((rule, f"{name} template does not include All"))
+
+    for t in tmpl:
+        if t.get("type") != "query":
+            continue
+        q = t.get("query")
+        q = q.get("query", "") if isinstance(q, dict) else (q or "")
+        # template-label-promql-rule: a known function over valid PromQL.
+        if prometheus:
+            m = re.fullmatch(r"\s*([a-z_]+)\((.+)\)\s*", q, re.S)
+            if not m or m.group(1) not in ("label_names", "label_values", "metrics", "query_result"):
+                err(("template-label-promql-rule", f"{t['name']}: {q!r} is not label_values/label_names/metrics/query_result"))
+            else:
+                arg = m.group(2)
+                if m.group(1) == "label_values" and "," in arg:
+                    arg = arg.rsplit(",", 1)[0]
+                try:
+                    pp.parse(lint_expand(arg))
+                except Exception as e:  # noqa: BLE001
+                    err(("template-label-promql-rule", f"{t['name']}: {q!r}: {e}"))
+        # template-on-time-change-reload-rule
+        if t.get("refresh") != 2:
+            err(("template-on-time-change-reload-rule", f"{t['name']}: refresh is {t.get('refresh')}, not 2 (on time range change)"))
+
+    # uneditable-dashboard
+    if d.get("editable", False):
+        err(("uneditable-dashboard", "editable is true"))
+
+    ds_uids = {f"${t['name']}" for t in ds_vars} | {f"${{{t['name']}}}" for t in ds_vars}
+    for p in all_panels(d):
+        title, typ = p.get("title"), p.get("type")
+        where = f"panel {title!r}"
+        graphish = typ in ("stat", "singlestat", "graph", "table", "timeseries", "gauge")
+        # panel-datasource-rule (the linter checks singlestat, graph, table
+        # and timeseries; every panel here queries, so every panel).
+        ds = p.get("datasource")
+        uid = ds.get("uid") if isinstance(ds, dict) else ds
+        if uid not in ds_uids:
+            err(("panel-datasource-rule", f"{where}: data source {uid!r} is not a templated one"))
+        # panel-title-description-rule (stricter: every panel type)
+        if not title or not p.get("description"):
+            err(("panel-title-description-rule", f"{where}: missing title or description"))
+        # panel-units-rule: a unit from Grafana's list unless value mappings
+        # say what a value means. (The linter also skips panels whose
+        # mappings are an empty list; that is an accident of its JSON
+        # decoding, so an empty list does not exempt a panel here.)
+        fc = p.get("fieldConfig") or {}
+        unit = None
+        for o in fc.get("overrides", []):
+            for prop in o.get("properties", []):
+                if prop.get("id") == "unit":
+                    unit = prop.get("value")
+        unit = unit or (fc.get("defaults") or {}).get("unit")
+        mapped = bool((fc.get("defaults") or {}).get("mappings"))
+        if not mapped and unit not in VALID_UNITS:
+            err(("panel-units-rule", f"{where}: unit {unit!r} is not a Grafana unit"))
+        # panel-no-targets-rule
+        if graphish and not p.get("targets"):
+            err(("panel-no-targets-rule", f"{where}: no targets"))
+        if not prometheus:
+            continue
+        for tg in p.get("targets", []):
+            expr = tg.get("expr", "")
+            what = f"{where} {tg.get('refId')}"
+            # target-promql-rule
+            try:
+                ast = pp.parse(lint_expand(expr))
+            except Exception as e:  # noqa: BLE001
+                err(("target-promql-rule", f"{what}: invalid PromQL {expr!r}: {e}"))
+                continue
+            for node, parents in promql_walk(ast):
+                # target-job-rule, target-instance-rule: every selector.
+                if isinstance(node, pp.VectorSelector):
+                    ms = {(m.name, str(m.op)): m.value for m in node.matchers.matchers}
+                    for label in ("job", "instance"):
+                        if ms.get((label, "MatchOp.Re")) != f"${label}":
+                            err((f"target-{label}-rule", f"{what}: selector {node} has no {label}=~\"${label}\""))
+                    # target-counter-agg-rule (the linter compares the
+                    # selector's text, which with matchers never ends in
+                    # _total; the metric name is what is meant).
+                    name = node.name or ""
+                    if name.endswith("_total"):
+                        ok = (len(parents) >= 2 and isinstance(parents[-1], pp.MatrixSelector)
+                              and isinstance(parents[-2], pp.Call)
+                              and parents[-2].func.name in ("rate", "irate", "increase"))
+                        if not ok:
+                            err(("target-counter-agg-rule", f"{what}: counter {name} not in rate/irate/increase"))
+                # target-rate-interval-rule
+                if isinstance(node, pp.MatrixSelector):
+                    if round(node.range.total_seconds()) == RATE_INTERVAL_S or not parents:
+                        continue
+                    parent = parents[-1]
+                    if not isinstance(parent, pp.Call):
+                        err(("target-rate-interval-rule", f"{what}: range outside a function: {expr!r}"))
+                    elif parent.func.name in ("rate", "irate"):
+                        err(("target-rate-interval-rule", f"{what}: {parent.func.name}() should use $__rate_interval: {expr!r}"))
+    return errors
+
+
+@guarded
+def dashboards_lint():
+    """dashboard-linter's rules, one line per dashboard; a planted mistake of
+    each kind must be caught too (so the linter cannot pass by accident)."""
+    for f in DASHBOARDS:
+        d = json.load(open(f))
+        errs = lint_dashboard(d)
+        report(f"dashboard-linter rules: {f.name}", not errs, "\n".join(f"{r}: {m}" for r, m in errs))
+    d = json.load(open(DASHBOARDS[0]))
+    bad = json.loads(json.dumps(d))
+    bad["editable"] = True
+    job = next(t for t in bad["templating"]["list"] if t["name"] == "job")
+    job["allValue"] = ".*"
+    job["refresh"] = 1
+    panels = list(all_panels(bad))
+    panels[0]["fieldConfig"]["defaults"]["unit"] = "suffix: pages"
+    panels[0]["fieldConfig"]["defaults"]["mappings"] = []
+    panels[1]["datasource"] = {"type": "prometheus", "uid": "prom"}
+    panels[1]["description"] = ""
+    panels[2]["targets"][0]["expr"] = 'rate(wechat_exporter_api_requests_total{job=~"$job"}[5m]) + wechat_exporter_api_requests_total{job=~"$job", instance=~"$instance"}'
+    panels[3]["targets"][0]["expr"] = "sum(rate(x{"
+    want = {"uneditable-dashboard", "template-job-rule", "template-on-time-change-reload-rule", "panel-units-rule",
+            "panel-datasource-rule", "panel-title-description-rule", "target-rate-interval-rule",
+            "target-instance-rule", "target-counter-agg-rule", "target-promql-rule"}
+    got = {r for r, _ in lint_dashboard(bad)}
+    report("dashboard-linter rules catch a planted mistake of each kind", want <= got,
+           f"not caught: {sorted(want - got)}")
+
+
+# ------------------------------------------------------------------ mixin ---
+MIXIN_OUTPUTS = ["dashboards", "deploy/prometheus/rules", "deploy/kubernetes"]
+
+
+def render_mixin(out_dir, config=None):
+    """mixin/render.sh OUT (with _config overrides); the files it wrote."""
+    script = ROOT / "mixin/render.sh"
+    if config is not None:
+        # A copy of the mixin whose config is overridden stands in for it.
+        tmp = out_dir / "_mixin"
+        shutil.copytree(ROOT / "mixin", tmp)
+        (tmp / "mixin.libsonnet").write_text(
+            (ROOT / "mixin/mixin.libsonnet").read_text() + f" + {{ _config+:: {json.dumps(config)} }}\n")
+        script = tmp / "render.sh"
+    rc, out = run(["bash", str(script), str(out_dir)])
+    if rc:
+        raise RuntimeError(out)
+    return sorted(str(p) for sub in MIXIN_OUTPUTS for p in (out_dir / sub).glob("*") if p.is_file())
+
+
+@guarded
+def mixin():
+    tmp = Path(tempfile.mkdtemp(prefix="wechat-mixin-"))
+    try:
+        files = render_mixin(tmp)
+        outputs = [str(Path(f).relative_to(tmp)) for f in files]
+        stale = [o for o in outputs if not (ROOT / o).exists() or (ROOT / o).read_text() != (tmp / o).read_text()]
+        shipped = {rel(f) for f in DASHBOARDS + RULE_FILES} | {"deploy/kubernetes/prometheusrule.yaml"}
+        missing = sorted(shipped - set(outputs))
+        report(f"mixin renders exactly the shipped rules, alerts, PrometheusRule and dashboards ({len(outputs)} files)",
+               not stale and not missing,
+               "out of date (run: jsonnet -S -m . mixin/render.jsonnet): " + ", ".join(stale)
+               + ("\nnot rendered by the mixin: " + ", ".join(missing) if missing else ""))
+        # PrometheusRule carries the very groups of the rule files.
+        pr = yaml.safe_load((ROOT / "deploy/kubernetes/prometheusrule.yaml").read_text())
+        groups = [g for f in RULE_FILES for g in yaml.safe_load(open(f))["groups"]]
+        key = lambda g: g["name"]  # noqa: E731
+        report("deploy/kubernetes/prometheusrule.yaml holds the groups of deploy/prometheus/rules/*.yml",
+               sorted(pr["spec"]["groups"], key=key) == sorted(groups, key=key))
+
+        # The job selector is a setting: another job name reaches every rule.
+        other = tmp / "other"
+        render_mixin(other, {"selector": 'job="wx-analytics"'})
+        exprs = [r["expr"] for f in RULE_FILES for g in yaml.safe_load((other / rel(f)).read_text())["groups"]
+                 for r in g["rules"]]
+        text = "\n".join(exprs)
+        ok = 'job="wechat-exporter"' not in text and 'up{job="wx-analytics"}' in text
+        rc, out = run(["promtool", "check", "rules"] + [str(other / rel(f)) for f in RULE_FILES])
+        report("mixin _config.selector replaces the job selector in every rule (promtool check rules)",
+               ok and rc == 0, out[-2000:] + ("" if ok else "\njob=\"wechat-exporter\" still in the rendered rules"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ------------------------------------------------- live: exporter + prom ---
@@ -358,8 +673,8 @@ def substitute(expr, job):
 
 
 class Live:
-    def __init__(self, exporter_cmd, tmp):
-        self.exporter_cmd, self.tmp, self.procs = exporter_cmd, tmp, []
+    def __init__(self, exporter_cmd, tmp, fixture):
+        self.exporter_cmd, self.tmp, self.procs, self.fixture = exporter_cmd, tmp, [], fixture
 
     def spawn(self, cmd, log):
         f = open(self.tmp / log, "w")
@@ -383,8 +698,9 @@ class Live:
             return ""
 
 
-def query(prom, expr):
-    url = f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+def query(prom, expr, t=None):
+    args = {"query": expr} | ({"time": str(t)} if t is not None else {})
+    url = f"{prom}/api/v1/query?" + urllib.parse.urlencode(args)
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
             body = json.load(r)
@@ -395,10 +711,92 @@ def query(prom, expr):
     return body["data"]["result"]
 
 
+# Beijing time, a fixed +08:00 offset (no daylight saving).
+BEIJING = 8 * 3600
+HISTORY_DAYS = 12  # covers offset 7d of daily and weekly values
+
+
+def beijing_midnight_ts(d):
+    import datetime as dt
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp()) - BEIJING
+
+
+def backfill_history(lv, tmp, instance):
+    """README's "Import history" with the real binary: the simulator, a
+    config of the demo apps, `backfill --instance` of the live target.
+    Returns the OpenMetrics files, or None after reporting a failure."""
+    import datetime as dt
+    binary = lv.exporter_cmd[0]
+    sport = free_port()
+    sim = lv.spawn([binary, "simulate", "--listen", f"127.0.0.1:{sport}", "--release-hour", "0"], "simulator.log")
+
+    def up():
+        if sim.poll() is not None:
+            raise RuntimeError(f"simulator exited: {lv.log('simulator.log')}")
+        with socket.create_connection(("127.0.0.1", sport), timeout=1):
+            return True
+
+    wait_for(up, 30, "simulator port")
+    secrets = {}
+    for app, secret in (("mp", "demo0c1d2e3f4a5b6c7d8e9f0a1b2c3d4"), ("oa", "demo9f8e7d6c5b4a3f2e1d0c9b8a7f6e5")):
+        secrets[app] = tmp / f"{app}.secret"
+        secrets[app].write_text(secret)
+    cfg = tmp / "backfill.yml"
+    cfg.write_text(yaml.safe_dump({
+        "wechat": {"api_url": f"http://127.0.0.1:{sport}", "retry_delay": "10ms"},
+        # The names --demo gives its apps: the live series' `app` label.
+        "apps": [
+            {"name": "demo-miniprogram", "type": "miniprogram", "appid": "wx5d3c9a1e7f2b4068",
+             "secret_file": str(secrets["mp"]), "page_limit": 5},
+            {"name": "demo-official-account", "type": "official_account", "appid": "wx8e1f4b7a2c5d9036",
+             "secret_file": str(secrets["oa"])},
+        ],
+    }))
+    yesterday = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=BEIJING)).date() - dt.timedelta(days=1)
+    lv.first_day = yesterday - dt.timedelta(days=HISTORY_DAYS - 1)
+    om = tmp / "history.om"
+    cmd = [binary, "backfill", "--config.file", str(cfg), "--from", str(lv.first_day), "--to", str(yesterday),
+           "--output", str(om), "--rate", "1000", "--instance", instance]
+    rc, out = run(cmd)
+    name = (f"history: wechat-exporter backfill --from {lv.first_day} --to {yesterday} --instance {instance} "
+            f"(job default {JOB}) against wechat-exporter simulate")
+    report(name, rc == 0 and om.exists(), out[-2000:])
+    return [om] if rc == 0 and om.exists() else None
+
+
+def history_joins_live(prom, lv, instance):
+    """Issue 17's promise: one series per app and period across imported
+    history and live data, from the oldest imported day to now."""
+    span = f"{HISTORY_DAYS + 2}d"
+    problems = []
+    for expr, want in ((f"count by (app, period) (count_over_time(wechat_miniprogram_visitors[{span}]))",
+                        {("demo-miniprogram", p) for p in ("daily", "weekly", "monthly")}),
+                       (f"count by (app) (count_over_time(wechat_official_account_followers[{span}]))",
+                        {("demo-official-account", None)})):
+        r = query(prom, expr)
+        got = {(x["metric"].get("app"), x["metric"].get("period")): float(x["value"][1]) for x in r}
+        if set(got) != want:
+            problems.append(f"{expr}: series for {sorted(got)}, expected {sorted(want, key=str)}")
+        for k, n in got.items():
+            if n != 1:
+                problems.append(f"{k}: {int(n)} series over {span} (history and live are separate series)")
+    q = 'wechat_miniprogram_visitors{app="demo-miniprogram", period="daily"}'
+    t_old = beijing_midnight_ts(lv.first_day) + 86400 + 12 * 3600  # noon after the oldest day
+    old, now = query(prom, q, t_old), query(prom, q)
+    if len(old) != 1 or len(now) != 1:
+        problems.append(f"{q}: {len(old)} series at the oldest imported day, {len(now)} now; expected 1 and 1")
+    elif old[0]["metric"] != now[0]["metric"]:
+        problems.append(f"{q}: history {old[0]['metric']} and live {now[0]['metric']} are different series")
+    elif now[0]["metric"].get("job") != JOB or now[0]["metric"].get("instance") != instance:
+        problems.append(f"{q}: labels {now[0]['metric']}, expected job {JOB} and instance {instance}")
+    report(f"daily visitors: one series from the oldest imported day ({lv.first_day}) to the live scrape; "
+           "one series per app and period", not problems, "\n".join(problems))
+
+
 @guarded
-def live(exporter_cmd, records):
+def live(exporter_cmd, records, fixture=False):
     tmp = Path(tempfile.mkdtemp(prefix="wechat-deploy-test-"))
-    lv = Live(exporter_cmd, tmp)
+    lv = Live(exporter_cmd, tmp, fixture)
     try:
         _live(lv, tmp, records)
     finally:
@@ -440,16 +838,27 @@ def _live(lv, tmp, records):
     rc, out = run(["promtool", "check", "metrics"], input=text)
     report("exporter /metrics passes promtool check metrics", rc == 0, out[-2000:])
 
-    # History: 8 days every 5 min from one scrape, backfilled into the TSDB.
-    now = time.time()
+    # History: in --fixture mode a synthetic one; otherwise README's import
+    # path, `wechat-exporter backfill` against `wechat-exporter simulate`
+    # (same seed and apps as --demo), labelled for this scrape target.
     data = tmp / "data"
     data.mkdir()
-    om = tmp / "history.om"
-    om.write_text(history_openmetrics(text, JOB, instance, now))
-    rc, out = run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=200h",
-                   str(om), str(data)])
-    report("history backfilled with promtool tsdb create-blocks-from openmetrics", rc == 0, out[-2000:])
-    om.unlink()
+    now = time.time()
+    if lv.fixture:
+        om = tmp / "history.om"
+        om.write_text(history_openmetrics(text, JOB, instance, now))
+        oms = [om]
+    else:
+        oms = backfill_history(lv, tmp, instance)
+        if oms is None:
+            return
+    ok, out = True, ""
+    for om in oms:
+        rc, o = run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=200h",
+                     str(om), str(data)])
+        ok, out = ok and rc == 0, out + o[-1000:]
+        om.unlink()
+    report("history turned into blocks with promtool tsdb create-blocks-from openmetrics", ok, out[-2000:])
 
     # Prometheus: the shipped config with the test's target, 1s intervals and
     # absolute rule paths.
@@ -483,6 +892,8 @@ def _live(lv, tmp, records):
         return
     r = query(prom, f'wechat_miniprogram_visitors{{period="daily", job="{JOB}"}} offset 7d')
     report("backfilled history is queryable (offset 7d)", bool(r))
+    if not lv.fixture:
+        history_joins_live(prom, lv, instance)
 
     # Every panel query returns data.
     for f in DASHBOARDS:
@@ -526,6 +937,34 @@ def _live(lv, tmp, records):
     rules = json.load(urllib.request.urlopen(f"{prom}/api/v1/rules", timeout=10))["data"]["groups"]
     health = [f"{r['name']}: {r.get('lastError')}" for g in rules for r in g["rules"] if r.get("health") == "err"]
     report("all rules evaluate without error in Prometheus", not health and bool(rules), "\n".join(health))
+
+
+@guarded
+def backfill_defaults(binary):
+    """`backfill --job/--instance` defaults are the labels the shipped scrape
+    configs give the live series (static config and ServiceMonitor)."""
+    rc, out = run([binary, "backfill", "--help"])
+    flat = " ".join(out.split())
+    job = re.search(r"--job <JOB> .*?\[default: ([^\]]+)\]", flat)
+    inst = re.search(r"--instance <INSTANCE> .*?\[default: ([^\]]+)\]", flat)
+    prom = yaml.safe_load(open(PROM_DIR / "prometheus.yml"))
+    sc = next(j for j in prom["scrape_configs"] if j["job_name"] == JOB)
+    targets = [t for c in sc["static_configs"] for t in c["targets"]]
+    sm = yaml.safe_load(open(DEPLOY / "kubernetes/servicemonitor.yaml"))
+    relabel = [r.get("replacement") for e in sm["spec"]["endpoints"] for r in e.get("relabelings", [])
+               if r.get("targetLabel") == "instance"]
+    svc = yaml.safe_load(open(DEPLOY / "kubernetes/service.yaml"))["metadata"]["name"]
+    problems = []
+    if not job or not inst:
+        problems.append("backfill --help shows no --job/--instance default:\n" + out[-1500:])
+    else:
+        if job.group(1) != JOB or svc != JOB:
+            problems.append(f"--job default {job.group(1)}, scrape job {JOB}, Kubernetes Service {svc}")
+        if targets != [inst.group(1)] or relabel != [inst.group(1)]:
+            problems.append(f"--instance default {inst.group(1)}, prometheus.yml targets {targets}, "
+                            f"ServiceMonitor instance {relabel}")
+    report("backfill --job/--instance defaults equal the shipped scrape config and ServiceMonitor labels",
+           not problems, "\n".join(problems))
 
 
 # --------------------------------------------------------------- compose ---
@@ -679,9 +1118,6 @@ def kubernetes():
         problems.append("PrometheusRule missing or malformed")
     report("kubernetes manifests: security context, probes, ports, secret/config wiring, CRD structure",
            not problems, "\n".join(problems))
-    rc, out = run([sys.executable, "deploy/kubernetes/gen-prometheusrule.py", "--check"])
-    report("deploy/kubernetes/prometheusrule.yaml equals gen-prometheusrule.py output of deploy/prometheus/rules",
-           rc == 0, out)
     if pr:
         tmp = Path(tempfile.mkdtemp())
         (tmp / "rules.yml").write_text(yaml.safe_dump({"groups": pr["spec"]["groups"]}))
@@ -808,7 +1244,9 @@ def main():
         if res:
             alerts, records = res
         alertmanager_static(alerts)
+    mixin()
     dashboards_static()
+    dashboards_lint()
     dashboards_schema()
     if have_tools and not args.skip_live:
         if args.fixture:
@@ -823,8 +1261,9 @@ def main():
                 cmd = None
             else:
                 cmd = [str(path), "--demo"]
+                backfill_defaults(str(path))
         if cmd:
-            live(cmd, records)
+            live(cmd, records, args.fixture)
     compose()
     kubernetes()
     systemd()

@@ -58,6 +58,10 @@ fn opts(from: NaiveDate, to: NaiveDate, output: &Path) -> Options {
         max_calls: None,
         split_days: 0,
         progress: false,
+        target_labels: vec![
+            ("job".into(), backfill::DEFAULT_JOB.into()),
+            ("instance".into(), backfill::DEFAULT_INSTANCE.into()),
+        ],
     }
 }
 
@@ -211,6 +215,9 @@ async fn ranges_are_validated_naming_the_flag() {
         rate: 5.0,
         max_calls: None,
         split_days: 0,
+        job: backfill::DEFAULT_JOB.into(),
+        instance: backfill::DEFAULT_INSTANCE.into(),
+        labels: vec![],
     };
     for (r, flag) in [
         (raw("2025-03-01", "2025-03-10"), "--to"), // today is not complete
@@ -261,6 +268,133 @@ async fn ranges_are_validated_naming_the_flag() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(flag), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn target_label_flags_are_validated_naming_the_flag() {
+    let now = utc("2025-03-10T04:00:00Z");
+    let config = Config {
+        apps: vec![mp_app("shop")],
+        ..Config::default()
+    };
+    let raw = |job: &str, instance: &str, labels: &[&str]| RawArgs {
+        from: "2025-03-01".into(),
+        to: "2025-03-09".into(),
+        output: PathBuf::from("unused.om"),
+        step: 240,
+        rate: 5.0,
+        max_calls: None,
+        split_days: 0,
+        job: job.into(),
+        instance: instance.into(),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+    };
+    for (r, flag, why) in [
+        (raw("", "h:1", &[]), "--job", "empty"),
+        (raw("j", "", &[]), "--instance", "empty"),
+        (raw("j", "h:1", &["env"]), "--label", "NAME=VALUE"),
+        (raw("j", "h:1", &["1env=x"]), "--label", "not a label name"),
+        (raw("j", "h:1", &["en-v=x"]), "--label", "not a label name"),
+        (raw("j", "h:1", &["__name__=x"]), "--label", "reserved"),
+        (raw("j", "h:1", &["job=x"]), "--label", "--job"),
+        (raw("j", "h:1", &["instance=x"]), "--label", "--instance"),
+        (raw("j", "h:1", &["app=x"]), "--label", "exporter's own"),
+        (raw("j", "h:1", &["period=x"]), "--label", "exporter's own"),
+        (raw("j", "h:1", &["env=a", "env=b"]), "--label", "twice"),
+        (raw("j", "h:1", &["env="]), "--label", "empty"),
+    ] {
+        let e = backfill::validate(&r, &config, now).expect_err("invalid");
+        assert_eq!(e.exit_code(), 2, "{e}");
+        let msg = e.to_string();
+        assert!(msg.starts_with(flag), "{msg}");
+        assert!(msg.contains(why), "{msg}");
+    }
+    let ok = backfill::validate(
+        &raw("wx", "10.0.0.1:10240", &["env=prod", "region=sh=1"]),
+        &config,
+        now,
+    )
+    .expect("valid");
+    assert_eq!(
+        ok.target_labels,
+        vec![
+            ("job".to_string(), "wx".to_string()),
+            ("instance".to_string(), "10.0.0.1:10240".to_string()),
+            ("env".to_string(), "prod".to_string()),
+            // Only the first '=' separates: values may contain '='.
+            ("region".to_string(), "sh=1".to_string()),
+        ]
+    );
+
+    // Through the binary: a reserved name exits 2 naming the flag, before
+    // any call (the default, real, API URL is never used).
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, MP_SECRET).unwrap();
+    let cfg = dir.path().join("c.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "apps:\n  - name: shop\n    type: miniprogram\n    appid: {MP_APPID}\n    secret_file: {}\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wechat-exporter"))
+        .args(["backfill", "--config.file"])
+        .arg(&cfg)
+        .args([
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+            "--label",
+            "app=x",
+            "--output",
+        ])
+        .arg(dir.path().join("o.om"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--label"), "{stderr}");
+    assert!(!dir.path().join("o.om.progress").exists());
+}
+
+#[tokio::test]
+async fn every_series_carries_the_target_labels_of_the_live_scrape() {
+    let now = utc("2025-03-10T04:00:00Z");
+    let mut mp = mp_app("shop");
+    mp.apis = Some(vec![Api::DailyVisitTrend, Api::DailyRetention]);
+    let s = setup(now, vec![mp, oa_app("news")]).await;
+    let to = latest_day(now);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.om");
+    let mut o = opts(to - Duration::days(2), to, &out);
+    o.target_labels = vec![
+        ("job".into(), "wx".into()),
+        ("instance".into(), "host:1".into()),
+        ("env".into(), "a \"quoted\" value".into()),
+    ];
+    backfill::run(&s.config, &o, s.clock.clone()).await.unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    check_openmetrics(&text);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(lines.len() > 100, "{} lines", lines.len());
+    let want = r#"{job="wx",instance="host:1",env="a \"quoted\" value","#;
+    for l in &lines {
+        assert!(l.contains(want), "line without the target labels: {l}");
+        // Once each, never twice.
+        assert_eq!(l.matches("job=").count(), 1, "{l}");
+    }
+    for family in [
+        "wechat_miniprogram_visitors{",
+        "wechat_miniprogram_retained_users{",
+        "wechat_official_account_followers{",
+        "wechat_data_date_timestamp_seconds{",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(family)), "{family}");
     }
 }
 

@@ -1,0 +1,39 @@
+// What a user of the mixin may change: selectors, thresholds, dashboard
+// settings. Override with `(import 'mixin.libsonnet') + { _config+:: {...} }`.
+{
+  _config+:: {
+    // Selects the exporter's series in every rule and alert. Set it to the
+    // job your Prometheus scrapes the exporter under.
+    selector: 'job="wechat-exporter"',
+
+    // Where each alert's runbook_url points: %s is the alert name in lower
+    // case, an anchor of docs/runbook.md. Point it at your copy of the docs.
+    runbookURLPattern: 'https://github.com/wechat-exporter/wechat-exporter/blob/main/docs/runbook.md#%s',
+
+    // Exporter alerts.
+    exporterDownFor: '5m',
+    exporterAbsentFor: '15m',
+    // With the default 30m poll interval, 1h is two failed polls in a row.
+    pollFailingFor: '1h',
+    tokenErrorsPerHour: 3,
+    // Beijing hour after which yesterday's data not being released alerts.
+    dataNotReleasedHour: 16,
+    // Data older than this (days) is stale: daily, weekly, monthly APIs.
+    staleDays: { daily: 3, weekly: 15, monthly: 63 },
+
+    // Business alerts: a drop below this share of the same weekday last
+    // week, when last week had at least this many users.
+    visitorsDropRatio: 0.7,
+    visitorsDropMinimum: 100,
+    retentionDropRatio: 0.7,
+    retentionDropMinimumCohort: 100,
+    unfollowSpikeFactor: 3,
+    unfollowSpikeMinimum: 20,
+
+    // Dashboards.
+    dashboardTags: ['wechat', 'wechat-exporter'],
+    dashboardRefresh: '5m',
+    // Grafana 10.4 / 11.x; newer Grafana migrates it on load.
+    grafanaSchemaVersion: 39,
+  },
+}

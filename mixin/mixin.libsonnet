@@ -1,0 +1,6 @@
+// The wechat-exporter monitoring mixin: recording rules, alerts and
+// Grafana dashboards, rendered into deploy/ and dashboards/ by render.jsonnet.
+(import 'config.libsonnet') +
+(import 'rules/rules.libsonnet') +
+(import 'alerts/alerts.libsonnet') +
+(import 'dashboards/dashboards.libsonnet')
