@@ -19,6 +19,7 @@
 
 mod data;
 mod faults;
+pub mod platform;
 mod server;
 mod tokens;
 
@@ -174,6 +175,8 @@ pub(crate) struct State {
     /// Datacube calls per app on one Beijing day.
     quota: HashMap<String, (NaiveDate, u32)>,
     rid_counter: u64,
+    /// A third-party platform, once `enable_platform` was called.
+    platform: Option<platform::SimPlatform>,
 }
 
 pub(crate) struct Inner {
@@ -248,6 +251,7 @@ impl Simulator {
                     log: Vec::new(),
                     quota: HashMap::new(),
                     rid_counter: 0,
+                    platform: None,
                 }),
             }),
         }
@@ -265,6 +269,102 @@ impl Simulator {
         let local = listener.local_addr()?;
         let task = tokio::spawn(server::serve(listener, server::router(self.clone())));
         Ok(SimServer { addr: local, task })
+    }
+
+    /// Makes this simulator a third-party platform too (see
+    /// `simulator/platform.rs`), with the given credentials and a fresh
+    /// ticket, and no authorized app yet.
+    pub fn enable_platform(&self, component_appid: &str, component_secret: &str) {
+        let now = self.inner.clock.now();
+        self.inner.lock().platform = Some(platform::SimPlatform::new(
+            self.inner.seed,
+            component_appid,
+            component_secret,
+            now,
+        ));
+    }
+
+    /// Authorizes `app` to the platform (and makes it a simulated app);
+    /// returns its refresh token. No-op without `enable_platform`.
+    pub fn authorize(&self, app: platform::Authorized) -> Option<String> {
+        let now = self.inner.clock.now();
+        let mut st = self.inner.lock();
+        st.apps.insert(app.appid.clone(), platform::sim_app(&app));
+        st.platform.as_mut().map(|p| p.authorize(app, now))
+    }
+
+    /// The app de-authorizes the platform: it leaves the list, its
+    /// authorizer tokens and refresh token stop working.
+    pub fn revoke_authorization(&self, appid: &str) {
+        let mut st = self.inner.lock();
+        if let Some(p) = st.platform.as_mut() {
+            p.revoke(appid);
+        }
+        st.tokens.revoke(appid);
+    }
+
+    /// The app's refresh token is replaced (re-authorization elsewhere):
+    /// the old one answers 61023; the list shows the new one.
+    pub fn replace_refresh_token(&self, appid: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .platform
+            .as_mut()
+            .and_then(|p| p.replace_refresh_token(appid))
+    }
+
+    pub fn refresh_token(&self, appid: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .platform
+            .as_ref()
+            .and_then(|p| p.refresh_token(appid))
+    }
+
+    /// WeChat's 10-minute push: a new ticket, returned for the test or
+    /// demo to write where the exporter reads it.
+    pub fn push_ticket(&self) -> Option<String> {
+        let now = self.inner.clock.now();
+        self.inner
+            .lock()
+            .platform
+            .as_mut()
+            .map(|p| p.push_ticket(now))
+    }
+
+    pub fn ticket(&self) -> Option<String> {
+        self.inner.lock().platform.as_ref().map(|p| p.ticket())
+    }
+
+    /// The current ticket is older than 12 hours from now on (61005).
+    pub fn expire_ticket(&self) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.expire_ticket();
+        }
+    }
+
+    /// Every component call answers 61004 (IP not on the whitelist).
+    pub fn set_platform_ip_blocked(&self, blocked: bool) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.ip_blocked = blocked;
+        }
+    }
+
+    /// Each authorizer-token call hands out a new refresh token.
+    pub fn set_rotate_refresh_tokens(&self, on: bool) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.rotate_refresh_tokens = on;
+        }
+    }
+
+    /// Apps currently authorized.
+    pub fn authorized(&self) -> Vec<platform::Authorized> {
+        self.inner
+            .lock()
+            .platform
+            .as_ref()
+            .map(|p| p.authorized())
+            .unwrap_or_default()
     }
 
     /// Every request received, in order.
