@@ -355,9 +355,10 @@ impl Platform {
                             .insert(l.appid.clone(), (i.clone(), now));
                         i
                     }
-                    // A platform-wide failure ends the round; one app's
-                    // failure costs only that app (it is tried next round).
-                    Err(e) if e.class().scope() == crate::error::Scope::App => return Err(e),
+                    // The platform's own trouble (its token, ticket, IP,
+                    // connection) ends the round; one app's answer costs
+                    // only that app, which is tried again next round.
+                    Err(e) if platform_wide(&e) => return Err(e),
                     Err(e) => {
                         warn!(appid = %l.appid, error = %e, advice = e.class().advice(), "cannot read the authorizer's info; skipping it this round");
                         continue;
@@ -435,7 +436,9 @@ impl Platform {
 /// Keeps the platform of the current config and runs discovery rounds.
 pub struct PlatformRunner {
     current: ArcSwap<Option<Arc<Platform>>>,
-    rediscover: tokio::sync::Notify,
+    /// Bumped by `prepare`: a watch, not a Notify, so that the prepare
+    /// before the first round does not cause a second round at once.
+    rediscover: tokio::sync::watch::Sender<u64>,
     clock: Clock,
     metrics: Arc<SelfMetrics>,
     gauges: Arc<PlatformMetrics>,
@@ -456,7 +459,7 @@ impl PlatformRunner {
         let gauges = PlatformMetrics::new(&metrics);
         Arc::new(Self {
             current: ArcSwap::from_pointee(None),
-            rediscover: tokio::sync::Notify::new(),
+            rediscover: tokio::sync::watch::channel(0).0,
             clock,
             metrics,
             gauges,
@@ -491,7 +494,7 @@ impl PlatformRunner {
         }
         self.configured.store(Arc::new(config.apps.clone()));
         self.current.store(Arc::new(next));
-        self.rediscover.notify_one();
+        self.rediscover.send_modify(|g| *g += 1);
     }
 
     /// One round now: lists, reads info, hands the apps to the poller.
@@ -555,7 +558,9 @@ impl PlatformRunner {
         wake: Arc<tokio::sync::Notify>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
+        let mut asked = self.rediscover.subscribe();
         loop {
+            asked.borrow_and_update();
             let _ = self.discover_once(&poller).await;
             wake.notify_one();
             let every = self
@@ -563,13 +568,35 @@ impl PlatformRunner {
                 .map_or(Duration::from_secs(3600), |p| p.config.rediscover_interval);
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = self.rediscover.notified() => {}
+                _ = asked.changed() => {}
                 _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {
                 return;
             }
         }
+    }
+}
+
+/// Whether a failed info call says something about the platform rather
+/// than about the one app asked for.
+fn platform_wide(e: &ApiError) -> bool {
+    use crate::error::ErrorClass::*;
+    match e {
+        ApiError::TokenSource(_) | ApiError::TokenRejectedAgain(_) => true,
+        _ => matches!(
+            e.class(),
+            Unreachable
+                | Token
+                | Credentials
+                | IpWhitelist
+                | PlatformIp
+                | RiskyIp
+                | TicketExpired
+                | TicketInvalid
+                | DailyQuota
+                | RateLimited
+        ),
     }
 }
 

@@ -91,7 +91,12 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
                 info!(
                 "no --config.file given: running the built-in WeChat simulator with two demo apps"
             );
-                let (server, cfg) = crate::demo::start(clock.clone()).await.map_err(|e| {
+                let started = if flags.demo_platform {
+                    crate::demo::start_platform(clock.clone()).await
+                } else {
+                    crate::demo::start(clock.clone()).await
+                };
+                let (server, cfg) = started.map_err(|e| {
                     RunError::Other(format!("cannot start the demo simulator: {e}"))
                 })?;
                 info!(url = %server.url(), "demo simulator listening");

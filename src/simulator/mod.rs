@@ -268,7 +268,11 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let task = tokio::spawn(server::serve(listener, server::router(self.clone())));
-        Ok(SimServer { addr: local, task })
+        Ok(SimServer {
+            addr: local,
+            task,
+            sim: self.clone(),
+        })
     }
 
     /// Makes this simulator a third-party platform too (see
@@ -453,11 +457,17 @@ impl Simulator {
 pub struct SimServer {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    sim: Simulator,
 }
 
 impl SimServer {
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The simulator this server serves.
+    pub fn simulator(&self) -> Simulator {
+        self.sim.clone()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -482,6 +492,71 @@ pub async fn run_standalone(
     release_hour: f64,
     apps: usize,
 ) -> anyhow::Result<()> {
+    run_standalone_with(
+        listen,
+        seed,
+        release_hour,
+        apps,
+        StandalonePlatform::default(),
+    )
+    .await
+}
+
+/// `simulate --authorized N --ticket-file PATH`.
+#[derive(Clone, Debug, Default)]
+pub struct StandalonePlatform {
+    pub authorized: usize,
+    pub ticket_file: Option<std::path::PathBuf>,
+}
+
+/// Writes the ticket the way a callback handler would: whole, renamed over.
+pub fn write_ticket_file(path: &std::path::Path, ticket: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, ticket)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Makes `sim` a platform with `n` authorized apps and, when a file is
+/// given, keeps a current ticket in it (every 10 minutes, like WeChat's
+/// push and a callback handler together) until the runtime ends.
+pub fn start_platform(
+    sim: &Simulator,
+    n: usize,
+    ticket_file: Option<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    sim.enable_platform(
+        platform::DEMO_COMPONENT_APPID,
+        platform::DEMO_COMPONENT_SECRET,
+    );
+    for a in platform::authorized_apps(n) {
+        sim.authorize(a);
+    }
+    if let Some(path) = ticket_file {
+        write_ticket_file(&path, &sim.ticket().unwrap_or_default())?;
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Some(t) = sim.push_ticket() {
+                    if let Err(e) = write_ticket_file(&path, &t) {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot write the ticket file");
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+pub async fn run_standalone_with(
+    listen: SocketAddr,
+    seed: u64,
+    release_hour: f64,
+    apps: usize,
+    platform: StandalonePlatform,
+) -> anyhow::Result<()> {
     let mut all = demo_apps();
     all.extend(generated_apps(apps));
     let sim = Simulator::new(SimConfig {
@@ -491,6 +566,17 @@ pub async fn run_standalone(
         ..SimConfig::default()
     });
     let server = sim.spawn(&listen.to_string()).await?;
+    if platform.authorized > 0 || platform.ticket_file.is_some() {
+        start_platform(&sim, platform.authorized, platform.ticket_file.clone())?;
+        // Public demo constants, like the demo secrets below.
+        tracing::info!(
+            component_appid = platform::DEMO_COMPONENT_APPID,
+            component_secret = platform::DEMO_COMPONENT_SECRET,
+            authorized = platform.authorized,
+            ticket_file = ?platform.ticket_file,
+            "third-party platform simulated"
+        );
+    }
     // The demo secrets are public constants; printing them is what makes
     // the standalone simulator usable without reading the source.
     tracing::info!(

@@ -643,3 +643,204 @@ async fn a_thousand_authorized_apps_are_discovered_and_polled() {
     r.poll_at(&ph.clock, "2025-03-10T06:00:00Z").await;
     assert_eq!(ph.sim.requests().len(), before);
 }
+
+/// The simulator's platform side, over HTTP, as wechat-api.md describes it.
+#[tokio::test]
+async fn simulator_platform_follows_the_docs() {
+    let ph = Ph::new(DAY1, 501).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: serde_json::Value| {
+        let url = match token {
+            Some(t) => format!(
+                "{}/cgi-bin/component/{path}?component_access_token={t}",
+                ph.url
+            ),
+            None => format!("{}/cgi-bin/component/{path}", ph.url),
+        };
+        let req = http.post(url).json(&body);
+        async move {
+            req.send()
+                .await
+                .expect("answer")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let errcode = |v: &serde_json::Value| v["errcode"].as_i64().unwrap_or(0);
+    let ticket = ph.sim.ticket().expect("ticket");
+    let token_body = |secret: &str, ticket: &str| serde_json::json!({"component_appid": COMPONENT, "component_appsecret": secret, "component_verify_ticket": ticket});
+    let v = post("api_component_token", None, token_body("wrong", &ticket)).await;
+    assert_eq!(errcode(&v), 40125);
+    let v = post(
+        "api_component_token",
+        None,
+        token_body(DEMO_COMPONENT_SECRET, "ticket@@@nope"),
+    )
+    .await;
+    assert_eq!(errcode(&v), 61006);
+    let v = post(
+        "api_component_token",
+        None,
+        token_body(DEMO_COMPONENT_SECRET, &ticket),
+    )
+    .await;
+    assert_eq!(v["expires_in"], 7200);
+    let a = v["component_access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    // A second token: the first keeps working for 5 minutes, then 40001.
+    ph.clock.set(utc(DAY1) + chrono::Duration::seconds(600));
+    let v = post(
+        "api_component_token",
+        None,
+        token_body(DEMO_COMPONENT_SECRET, &ticket),
+    )
+    .await;
+    let b = v["component_access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_ne!(a, b);
+    let list = |tok: String, offset: usize, count: usize| {
+        post(
+            "api_get_authorizer_list",
+            Some(&tok),
+            serde_json::json!({"component_appid": COMPONENT, "offset": offset, "count": count}),
+        )
+    };
+    ph.clock
+        .set(utc(DAY1) + chrono::Duration::seconds(600 + 299));
+    assert_eq!(
+        errcode(&list(a.clone(), 0, 10).await),
+        0,
+        "within the overlap"
+    );
+    ph.clock
+        .set(utc(DAY1) + chrono::Duration::seconds(600 + 300));
+    assert_eq!(
+        errcode(&list(a.clone(), 0, 10).await),
+        40001,
+        "after the overlap"
+    );
+    // Pages of at most 500.
+    assert_eq!(errcode(&list(b.clone(), 0, 501).await), 47001);
+    let p1 = list(b.clone(), 0, 500).await;
+    let p2 = list(b.clone(), 500, 500).await;
+    assert_eq!(p1["total_count"], 501);
+    assert_eq!(p1["list"].as_array().map(Vec::len), Some(500));
+    assert_eq!(p2["list"].as_array().map(Vec::len), Some(1));
+    // Info: type, name, permission sets; 61003 for an unknown app.
+    let info = |appid: &str| {
+        post(
+            "api_get_authorizer_info",
+            Some(&b),
+            serde_json::json!({"component_appid": COMPONENT, "authorizer_appid": appid}),
+        )
+    };
+    let apps = authorized_apps(10);
+    let v = info(&apps[0].appid).await;
+    assert_eq!(v["authorizer_info"]["nick_name"], "shop-0000");
+    assert!(v["authorizer_info"]["MiniProgramInfo"].is_object());
+    let v = info(&apps[1].appid).await;
+    assert!(v["authorizer_info"].get("MiniProgramInfo").is_none());
+    assert_eq!(
+        v["authorization_info"]["func_info"][2]["funcscope_category"]["id"],
+        2
+    );
+    assert_eq!(errcode(&info("wx00a07000ffffffff").await), 61003);
+    // Authorizer tokens: 61023 for a wrong refresh token; a good one is
+    // accepted by the datacube, except without the permission (61007).
+    let auth = |appid: &str, rt: &str| {
+        post(
+            "api_authorizer_token",
+            Some(&b),
+            serde_json::json!({"component_appid": COMPONENT, "authorizer_appid": appid, "authorizer_refresh_token": rt}),
+        )
+    };
+    assert_eq!(
+        errcode(&auth(&apps[0].appid, "refreshtoken@@@stale").await),
+        61023
+    );
+    let day = serde_json::json!({"begin_date": "20250309", "end_date": "20250309"});
+    for (a, want) in [(&apps[0], 0), (&apps[9], 61007)] {
+        let rt = ph.sim.refresh_token(&a.appid).expect("authorized");
+        let v = auth(&a.appid, &rt).await;
+        let tok = v["authorizer_access_token"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        let path = if a.kind == AppKind::Miniprogram {
+            "getweanalysisappiddailysummarytrend"
+        } else {
+            "getusercumulate"
+        };
+        let body = if a.kind == AppKind::Miniprogram {
+            day.clone()
+        } else {
+            serde_json::json!({"begin_date": "2025-03-09", "end_date": "2025-03-09"})
+        };
+        let v: serde_json::Value = http
+            .post(format!("{}/datacube/{path}?access_token={tok}", ph.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(errcode(&v), want, "{}: {v}", a.nick_name);
+    }
+    // The ticket expires after 12 hours: 61005; an IP off the whitelist: 61004.
+    ph.sim.expire_ticket();
+    let v = post(
+        "api_component_token",
+        None,
+        token_body(DEMO_COMPONENT_SECRET, &ticket),
+    )
+    .await;
+    assert_eq!(errcode(&v), 61005);
+    ph.sim.set_platform_ip_blocked(true);
+    assert_eq!(errcode(&list(b.clone(), 0, 10).await), 61004);
+}
+
+/// A component token WeChat rejects (40001) is renewed once and the call
+/// retried; no second renewal.
+#[tokio::test]
+async fn a_rejected_component_token_is_renewed_once() {
+    let ph = Ph::new(DAY1, 2).await;
+    let r = ph.replica(&ph.yaml("", ""), 0, 1, None);
+    r.discover().await;
+    assert_eq!(ph.calls("component_token"), 1);
+    // Another instance fetches a new component token: ours stays valid 5
+    // minutes, then WeChat rejects it.
+    let ticket = ph.sim.ticket().expect("ticket");
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/cgi-bin/component/api_component_token", ph.url))
+        .json(&serde_json::json!({"component_appid": COMPONENT, "component_appsecret": DEMO_COMPONENT_SECRET, "component_verify_ticket": ticket}))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert!(v["component_access_token"].is_string());
+    ph.clock.set(utc(DAY1) + chrono::Duration::seconds(60));
+    r.discover().await;
+    assert_eq!(
+        ph.calls("component_token"),
+        2,
+        "within the overlap: no renewal"
+    );
+    ph.clock.set(utc(DAY1) + chrono::Duration::seconds(400));
+    r.discover().await;
+    assert_eq!(ph.calls("component_token"), 3, "rejected: renewed once");
+    let rejected = ph
+        .sim
+        .requests()
+        .iter()
+        .filter(|q| q.errcode == 40001 && q.token_kind.as_deref() == Some("get_authorizer_list"))
+        .count();
+    assert_eq!(rejected, 1);
+}
