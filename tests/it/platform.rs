@@ -844,3 +844,125 @@ async fn a_rejected_component_token_is_renewed_once() {
         .count();
     assert_eq!(rejected, 1);
 }
+
+async fn get_text(url: &str) -> String {
+    reqwest::get(url)
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// `--demo --demo.platform`: the binary discovers the simulated platform's
+/// ten apps and polls the nine with the permission.
+#[tokio::test]
+async fn the_binary_discovers_apps_in_demo_platform_mode() {
+    let mut exp = Exporter::start(&["--demo", "--demo.platform"], &[]);
+    exp.wait_listening();
+    wait_ok(&exp.url("/-/ready"), 60).await;
+    let m = Exposition::parse(&get_text(&exp.url("/metrics")).await);
+    assert_eq!(m.count("wechat_exporter_platform_app_info"), 9);
+    assert_eq!(m.count("wechat_exporter_platform_app_unpermitted"), 1);
+    assert!(m
+        .get(
+            "wechat_miniprogram_visitors",
+            &[("app", "shop-0000"), ("period", "daily")]
+        )
+        .is_some());
+    assert!(!exp.logs().contains(DEMO_COMPONENT_SECRET));
+}
+
+/// The binary on a config file against `simulate --authorized`: discovery,
+/// a reload that changes the labels (rediscovery on reload), refresh
+/// tokens saved in --storage.path.
+#[tokio::test]
+async fn the_binary_rediscovers_on_reload_and_saves_refresh_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim_port = free_port();
+    let ticket = dir.path().join("ticket");
+    let sim = std::process::Command::new(exporter_bin())
+        .args([
+            "simulate",
+            "--listen",
+            &format!("127.0.0.1:{sim_port}"),
+            "--release-hour",
+            "0",
+            "--authorized",
+            "4",
+            "--ticket-file",
+            ticket.to_str().expect("utf-8 path"),
+            "--log.level",
+            "warn",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("simulator starts");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _sim = Kill(sim);
+    wait_ok(
+        &format!("http://127.0.0.1:{sim_port}/simulator/requests"),
+        20,
+    )
+    .await;
+    write(&dir.path().join("secret"), DEMO_COMPONENT_SECRET);
+    let cfg = dir.path().join("config.yml");
+    let yaml = |template: &str| {
+        format!(
+            "wechat:\n  api_url: http://127.0.0.1:{sim_port}\npoll:\n  release_hour: 0\nplatform:\n  component_appid: {COMPONENT}\n  component_secret_file: {}\n  component_verify_ticket_file: {}\n  name_template: '{template}'\n",
+            dir.path().join("secret").display(),
+            ticket.display()
+        )
+    };
+    write(&cfg, &yaml("{name}"));
+    let storage = dir.path().join("state");
+    let mut exp = Exporter::start(
+        &[
+            "--config.file",
+            cfg.to_str().expect("utf-8"),
+            "--storage.path",
+            storage.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    exp.wait_listening();
+    wait_ok(&exp.url("/-/ready"), 60).await;
+    let m = Exposition::parse(&get_text(&exp.url("/metrics")).await);
+    assert_eq!(m.count("wechat_exporter_platform_app_info"), 4);
+    assert!(m
+        .get("wechat_official_account_followers", &[("app", "news-0001")])
+        .is_some());
+    write(&cfg, &yaml("tenant {name} [{appid}]"));
+    exp.signal("HUP");
+    let relabelled = format!("tenant news-0001 [{}]", authorized_apps(2)[1].appid);
+    let found = eventually(std::time::Duration::from_secs(30), || {
+        let url = exp.url("/metrics");
+        let want = relabelled.clone();
+        async move {
+            let m = Exposition::parse(&get_text(&url).await);
+            m.get(
+                "wechat_official_account_followers",
+                &[("app", want.as_str())],
+            )
+            .map(|_| m)
+        }
+    })
+    .await
+    .expect("relabelled after reload");
+    assert!(!has_app(&found, "news-0001"), "old labels are gone");
+    exp.signal("TERM");
+    assert_eq!(exp.wait_exit(std::time::Duration::from_secs(20)), Some(0));
+    let saved = saved_refresh_tokens(&storage);
+    assert_eq!(saved.len(), 4, "every listed app's refresh token is saved");
+    assert!(!exp.logs().contains(DEMO_COMPONENT_SECRET));
+    for t in saved.values() {
+        assert!(!exp.logs().contains(t.as_str()));
+    }
+}
