@@ -56,6 +56,10 @@ pub struct RunFlags {
     /// Run against the built-in WeChat simulator with two demo apps.
     #[arg(long = "demo")]
     pub demo: bool,
+    /// With --demo (or no config): the simulator is also a third-party
+    /// platform with ten authorized apps, discovered instead of listed.
+    #[arg(long = "demo.platform")]
+    pub demo_platform: bool,
     /// Directory to keep the last data in across restarts (off when unset).
     #[arg(long = "storage.path")]
     pub storage_path: Option<PathBuf>,
@@ -85,6 +89,17 @@ pub enum Command {
         /// `sim-secret-{i}`; even i are Mini Programs, odd i Official Accounts.
         #[arg(long = "apps", default_value_t = 0)]
         apps: usize,
+        /// Also be a third-party platform (component appid and secret: see
+        /// README) that N generated apps authorized: app i has appid
+        /// `wx` + hex(0x00a0700000000000 + i); even i Mini Programs named
+        /// shop-NNNN, odd i Official Accounts news-NNNN; every tenth lacks
+        /// the analytics permission set.
+        #[arg(long = "authorized", default_value_t = 0)]
+        authorized: usize,
+        /// Where to write the platform's component_verify_ticket, renewed
+        /// every 10 minutes (what the platform's callback handler does).
+        #[arg(long = "ticket-file")]
+        ticket_file: Option<PathBuf>,
         #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
         log_level: LogLevel,
     },

@@ -38,6 +38,9 @@ pub struct Config {
     pub poll: PollSettings,
     #[serde(default)]
     pub apps: Vec<AppConfig>,
+    /// A third-party platform whose authorized apps are discovered.
+    #[serde(default)]
+    pub platform: Option<crate::platform::PlatformConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -252,6 +255,10 @@ impl Config {
                 "must be a Beijing hour from 0 to 23.99",
             ));
         }
+        if let Some(p) = &mut self.platform {
+            p.validate(env)
+                .map_err(|(field, reason)| invalid(&field, &reason))?;
+        }
         let mut names = std::collections::HashSet::new();
         for (i, app) in self.apps.iter_mut().enumerate() {
             let f = |name: &str| format!("apps[{i}].{name}");
@@ -311,7 +318,18 @@ impl Config {
                     Secret::new(s)
                 }
                 // A token file needs no secret: another service owns the token.
-                (None, None, TokenSourceConfig::File { .. }) => Secret::default(),
+                (None, None, TokenSourceConfig::File { .. } | TokenSourceConfig::Url { .. }) => {
+                    Secret::default()
+                }
+                (None, None, TokenSourceConfig::Authorizer { .. }) if self.platform.is_some() => {
+                    Secret::default()
+                }
+                (None, None, TokenSourceConfig::Authorizer { .. }) => {
+                    return Err(invalid(
+                        &f("token"),
+                        "source `authorizer` needs a `platform:` section",
+                    ));
+                }
                 (None, None, _) => {
                     return Err(invalid(
                         &f("secret_file"),
@@ -324,13 +342,13 @@ impl Config {
     }
 }
 
-fn is_appid(s: &str) -> bool {
+pub(crate) fn is_appid(s: &str) -> bool {
     s.len() == 18 && s.starts_with("wx") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Resolves `${NAME}`. A value that is not exactly one reference is refused:
 /// secrets do not belong in the config file.
-fn expand_env(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(crate) fn expand_env(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let name = s
         .trim()
         .strip_prefix("${")

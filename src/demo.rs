@@ -31,6 +31,36 @@ pub async fn start(clock: Clock) -> std::io::Result<(SimServer, Config)> {
     Ok((server, cfg))
 }
 
+/// `--demo --demo.platform`: the demo apps, and the simulator as a
+/// third-party platform that ten apps authorized (one without the
+/// analytics permission), discovered by the exporter. The ticket lives in
+/// a file in the temporary directory, renewed every 10 minutes.
+pub async fn start_platform(clock: Clock) -> std::io::Result<(SimServer, Config)> {
+    let (server, mut cfg) = start(clock).await?;
+    let dir = std::env::temp_dir().join(format!("wechat-exporter-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let ticket = dir.join("component_verify_ticket");
+    let sim = server.simulator();
+    simulator::start_platform(&sim, 10, Some(ticket.clone()))?;
+    let yaml = format!(
+        "platform:
+  component_appid: {}
+  component_secret: ${{DEMO_COMPONENT_SECRET}}
+  component_verify_ticket_file: '{}'
+  rediscover_interval: 5m
+",
+        simulator::platform::DEMO_COMPONENT_APPID,
+        ticket.display()
+    );
+    let parsed = Config::from_yaml(&yaml, "demo", &|name| {
+        (name == "DEMO_COMPONENT_SECRET")
+            .then(|| simulator::platform::DEMO_COMPONENT_SECRET.to_string())
+    })
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    cfg.platform = parsed.platform;
+    Ok((server, cfg))
+}
+
 /// The demo apps against a simulator at `url`.
 pub fn config_for(url: &str) -> Config {
     Config {
@@ -58,5 +88,6 @@ pub fn config_for(url: &str) -> Config {
                 Secret::new(simulator::DEMO_OFFICIAL_ACCOUNT_SECRET),
             ),
         ],
+        ..Config::default()
     }
 }

@@ -74,6 +74,16 @@ pub enum ErrorClass {
     BadRequest,
     /// Anything WeChat documents nowhere.
     Unknown,
+    /// 61005: the platform's `component_verify_ticket` is older than 12 h.
+    TicketExpired,
+    /// 61006: the ticket is not this platform's.
+    TicketInvalid,
+    /// 61003: the app has not authorized (or no longer authorizes) the platform.
+    NotAuthorizedToPlatform,
+    /// 61004: the caller's IP is not on the platform's whitelist.
+    PlatformIp,
+    /// 61023: the app's `authorizer_refresh_token` is invalid.
+    RefreshTokenInvalid,
 }
 
 impl ErrorClass {
@@ -88,6 +98,11 @@ impl ErrorClass {
             89501..=89507 => Self::RiskyIp,
             48001 | 61007 | 61502 => Self::Unauthorized,
             61503 => Self::NotReady,
+            61003 => Self::NotAuthorizedToPlatform,
+            61004 => Self::PlatformIp,
+            61005 => Self::TicketExpired,
+            61006 => Self::TicketInvalid,
+            61023 => Self::RefreshTokenInvalid,
             61500 | 61501 | 47001 | 41001 => Self::BadRequest,
             _ => Self::Unknown,
         }
@@ -109,6 +124,11 @@ impl ErrorClass {
             Self::NotReady => "WeChat has not released the data yet; will retry later",
             Self::BadRequest => "WeChat rejected the request; this is a bug in wechat-exporter, please report it",
             Self::Unknown => "unexpected WeChat error; see errmsg",
+            Self::TicketExpired => "the component_verify_ticket is older than 12 hours: the platform's callback handler stopped writing platform.component_verify_ticket_file (WeChat pushes a new ticket every 10 minutes); fix the handler, or POST /cgi-bin/component/api_start_push_ticket to restart the push. Apps keep their current authorizer tokens until those expire",
+            Self::TicketInvalid => "the component_verify_ticket in platform.component_verify_ticket_file is not this platform's (another component_appid, or a hand-written value); let the callback handler write the ticket WeChat pushes",
+            Self::NotAuthorizedToPlatform => "the app has not authorized this third-party platform (or revoked it); discovery drops apps that left, a configured one needs its owner to authorize the platform again",
+            Self::PlatformIp => "add this host's egress IP (see errmsg) to the third-party platform's IP whitelist in the WeChat Open Platform console (开发配置 → 白名单)",
+            Self::RefreshTokenInvalid => "the app's authorizer_refresh_token is invalid: the app revoked its authorization or re-authorized and got a new one; discovery recovers the current token from api_get_authorizer_list, else its owner must authorize the platform again",
         }
     }
 }
@@ -129,7 +149,12 @@ impl ErrorClass {
             | Self::RateLimited
             | Self::Credentials
             | Self::IpWhitelist
-            | Self::RiskyIp => Scope::App,
+            | Self::RiskyIp
+            | Self::TicketExpired
+            | Self::TicketInvalid
+            | Self::NotAuthorizedToPlatform
+            | Self::PlatformIp
+            | Self::RefreshTokenInvalid => Scope::App,
             Self::Transient
             | Self::Unexpected
             | Self::Unauthorized
@@ -208,6 +233,11 @@ mod tests {
             (61503, NotReady),
             (89501, RiskyIp),
             (89507, RiskyIp),
+            (61003, NotAuthorizedToPlatform),
+            (61004, PlatformIp),
+            (61005, TicketExpired),
+            (61006, TicketInvalid),
+            (61023, RefreshTokenInvalid),
             (12345, Unknown),
         ];
         for (code, class) in table {

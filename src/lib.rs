@@ -14,6 +14,7 @@ pub mod families;
 pub mod http_server;
 pub mod logging;
 pub mod model;
+pub mod platform;
 pub mod policy;
 pub mod poller;
 pub mod rate_limit;

@@ -24,6 +24,8 @@ fn main() {
                 seed,
                 release_hour,
                 apps,
+                authorized,
+                ticket_file,
                 log_level,
             }) => {
                 logging::init(log_level, wechat_exporter::cli::LogFormat::Logfmt);
@@ -34,8 +36,18 @@ fn main() {
                         return 2;
                     }
                 };
-                match wechat_exporter::simulator::run_standalone(addr, seed, release_hour, apps)
-                    .await
+                let platform = wechat_exporter::simulator::StandalonePlatform {
+                    authorized,
+                    ticket_file,
+                };
+                match wechat_exporter::simulator::run_standalone_with(
+                    addr,
+                    seed,
+                    release_hour,
+                    apps,
+                    platform,
+                )
+                .await
                 {
                     Ok(()) => 0,
                     Err(e) => {

@@ -91,12 +91,19 @@ pub fn decide(class: ErrorClass, streak: u32, now: DateTime<Utc>) -> Decision {
             until: now + Duration::minutes(5),
             reason: "per-minute rate limit (45011)",
         },
-        ErrorClass::Credentials | ErrorClass::IpWhitelist | ErrorClass::RiskyIp => {
-            Decision::PauseApp {
-                until: now + doubling(60, 8 * 60, streak),
-                reason: class.advice(),
-            }
-        }
+        // The platform remembers a ticket failure and makes no call until
+        // the ticket file changes (or 10 minutes pass), so every app asks
+        // again each round at no cost and recovers as soon as it is fixed.
+        ErrorClass::TicketExpired | ErrorClass::TicketInvalid => Decision::EndAppRound,
+        ErrorClass::Credentials
+        | ErrorClass::IpWhitelist
+        | ErrorClass::RiskyIp
+        | ErrorClass::PlatformIp
+        | ErrorClass::NotAuthorizedToPlatform
+        | ErrorClass::RefreshTokenInvalid => Decision::PauseApp {
+            until: now + doubling(60, 8 * 60, streak),
+            reason: class.advice(),
+        },
     }
 }
 
@@ -134,8 +141,33 @@ mod tests {
             Unauthorized,
             BadRequest,
             Unknown,
+            TicketExpired,
+            TicketInvalid,
+            NotAuthorizedToPlatform,
+            PlatformIp,
+            RefreshTokenInvalid,
         ] {
             assert_eq!(decide(class, 1, now).scope(), class.scope(), "{class:?}");
+        }
+    }
+
+    #[test]
+    fn platform_failures_never_loop() {
+        let now = t("2025-09-01T03:00:00Z");
+        // The platform holds a ticket failure itself: apps just end the round.
+        for class in [ErrorClass::TicketExpired, ErrorClass::TicketInvalid] {
+            assert_eq!(decide(class, 5, now), Decision::EndAppRound);
+        }
+        // One app's refresh token or authorization: that app waits hours.
+        for class in [
+            ErrorClass::RefreshTokenInvalid,
+            ErrorClass::NotAuthorizedToPlatform,
+            ErrorClass::PlatformIp,
+        ] {
+            let waits: Vec<i64> = (1..=5)
+                .map(|n| minutes_until(decide(class, n, now), now))
+                .collect();
+            assert_eq!(waits, [60, 120, 240, 480, 480], "{class:?}");
         }
     }
 

@@ -68,6 +68,15 @@ pub struct Poller {
     extra_labels: Vec<(String, String)>,
     /// `poll.max_calls_per_minute`, shared by every app's data and token calls.
     limiter: Arc<RateLimiter>,
+    /// Apps found by platform discovery (`platform.rs`), polled with the
+    /// configured ones; a configured app of the same appid or name wins.
+    discovered: ArcSwap<Vec<AppConfig>>,
+    /// The last applied config, to re-apply when discovery changes.
+    last_config: ArcSwap<Config>,
+    /// Set while a platform's first discovery is awaited: not ready before.
+    awaiting_discovery: std::sync::atomic::AtomicBool,
+    /// Saved state for apps that appear after start (discovered ones).
+    saved: Mutex<model::SavedApps>,
 }
 
 impl Poller {
@@ -98,6 +107,12 @@ impl Poller {
             limiter: Arc::new(
                 RateLimiter::new(config.poll.max_calls_per_minute).with_wait_counter(wait_counter),
             ),
+            discovered: ArcSwap::from_pointee(Vec::new()),
+            last_config: ArcSwap::from_pointee(config.clone()),
+            awaiting_discovery: std::sync::atomic::AtomicBool::new(
+                config.platform.as_ref().is_some_and(|p| p.discover),
+            ),
+            saved: Mutex::new(Default::default()),
         });
         p.apply_config(config);
         p
@@ -150,18 +165,35 @@ impl Poller {
             self.http
                 .store(Arc::new(http_client(config.wechat.timeout)));
         }
+        self.last_config.store(Arc::new(config.clone()));
+        let discovered = self.discovered.load_full();
+        let all: Vec<&AppConfig> = config
+            .apps
+            .iter()
+            .chain(discovered.iter().filter(|d| {
+                !config
+                    .apps
+                    .iter()
+                    .any(|c| c.appid == d.appid || c.name == d.name)
+            }))
+            .collect();
         let old = self.apps.load_full();
-        let mut next = Vec::with_capacity(config.apps.len());
-        for cfg in &config.apps {
+        let mut next = Vec::with_capacity(all.len());
+        for cfg in all.iter().copied() {
             // `==` covers the resolved secret too: a rotated secret is a new app.
             match old.iter().find(|a| a.config == *cfg) {
                 Some(a) if !wechat_changed => next.push(a.clone()),
-                _ => next.push(Arc::new(self.new_app(cfg))),
+                _ => {
+                    let app = self.new_app(cfg);
+                    let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+                    restore_app(&app, &saved);
+                    next.push(Arc::new(app));
+                }
             }
         }
         for gone in old
             .iter()
-            .filter(|a| !config.apps.iter().any(|c| c.name == a.config.name))
+            .filter(|a| !all.iter().any(|c| c.name == a.config.name))
         {
             self.metrics.forget_app(&gone.config.name);
         }
@@ -169,27 +201,32 @@ impl Poller {
         self.publish(true);
     }
 
-    /// Restores saved state into apps of the same name and appid.
+    /// Restores saved state into apps of the same name and appid, now and
+    /// for apps that appear later (discovered by a platform).
     pub fn restore(&self, saved: model::SavedApps) -> usize {
         let mut restored = 0;
         for app in self.apps.load().iter() {
-            if let Some((appid, st)) = saved.get(&app.config.name) {
-                if *appid != app.config.appid {
-                    continue;
-                }
-                let mut cur = app.lock();
-                for (api, saved_api) in &st.apis {
-                    if let Some(a) = cur.apis.get_mut(api) {
-                        a.results = saved_api.results.clone();
-                        a.last_success = saved_api.last_success;
-                        a.data_ready = saved_api.data_ready;
-                    }
-                }
+            if restore_app(app, &saved) {
                 restored += 1;
             }
         }
+        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = saved;
         self.publish(true);
         restored
+    }
+
+    /// The apps a platform discovery found (see `platform.rs`); unchanged
+    /// ones keep their state, those that left disappear.
+    pub fn set_discovered(&self, apps: Vec<AppConfig>) {
+        self.discovered.store(Arc::new(apps));
+        self.awaiting_discovery.store(false, Ordering::Relaxed);
+        let config = self.last_config.load_full();
+        self.apply_config(&config);
+    }
+
+    /// A discovery round failed: readiness stops waiting for it.
+    pub fn discovery_attempted(&self) {
+        self.awaiting_discovery.store(false, Ordering::Relaxed);
     }
 
     /// Runs rounds every `poll.interval` until `shutdown` fires. A round
@@ -532,8 +569,28 @@ impl Poller {
 
     /// True once every app has had its first poll.
     pub fn ready(&self) -> bool {
-        self.apps.load().iter().all(|a| a.lock().polled_once)
+        !self.awaiting_discovery.load(Ordering::Relaxed)
+            && self.apps.load().iter().all(|a| a.lock().polled_once)
     }
+}
+
+/// Copies saved data into `app` when the saved app has its name and appid.
+fn restore_app(app: &AppPoller, saved: &model::SavedApps) -> bool {
+    let Some((appid, st)) = saved.get(&app.config.name) else {
+        return false;
+    };
+    if *appid != app.config.appid {
+        return false;
+    }
+    let mut cur = app.lock();
+    for (api, saved_api) in &st.apis {
+        if let Some(a) = cur.apis.get_mut(api) {
+            a.results = saved_api.results.clone();
+            a.last_success = saved_api.last_success;
+            a.data_ready = saved_api.data_ready;
+        }
+    }
+    true
 }
 
 fn set_backoff(s: Option<&mut ApiState>, until: DateTime<Utc>, failures: u32) {

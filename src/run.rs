@@ -96,7 +96,12 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
                 info!(
                 "no --config.file given: running the built-in WeChat simulator with two demo apps"
             );
-                let (server, cfg) = crate::demo::start(clock.clone()).await.map_err(|e| {
+                let started = if flags.demo_platform {
+                    crate::demo::start_platform(clock.clone()).await
+                } else {
+                    crate::demo::start(clock.clone()).await
+                };
+                let (server, cfg) = started.map_err(|e| {
                     RunError::Other(format!("cannot start the demo simulator: {e}"))
                 })?;
                 info!(url = %server.url(), "demo simulator listening");
@@ -104,6 +109,16 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
             }
         };
     metrics.config_loaded(true);
+    // Platform mode: component credentials, authorizer tokens, discovery.
+    let platform = crate::platform::PlatformRunner::new(
+        clock.clone(),
+        metrics.clone(),
+        flags.storage_path.clone(),
+        flags.shard,
+        flags.total_shards,
+    );
+    let mut config = config;
+    platform.prepare(&mut config);
     let poller = new_poller(&config, clock, metrics.clone(), &flags);
     let storage = flags
         .storage_path
@@ -124,14 +139,23 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let wake = Arc::new(tokio::sync::Notify::new());
     let poll_task = tokio::spawn(poller.clone().run(shutdown_rx.clone(), wake.clone()));
+    if config.platform.is_some() || config_path.is_some() {
+        tokio::spawn(
+            platform
+                .clone()
+                .run(poller.clone(), wake.clone(), shutdown_rx.clone()),
+        );
+    }
 
     let reload: Option<ReloadFn> = config_path.map(|path| {
         let poller = poller.clone();
         let metrics = metrics.clone();
         let wake = wake.clone();
         let flags = flags.clone();
+        let platform = platform.clone();
         Arc::new(move || match load_config(&path, &flags) {
-            Ok(cfg) => {
+            Ok(mut cfg) => {
+                platform.prepare(&mut cfg);
                 // Recorded first: apply_config publishes the snapshot.
                 metrics.config_loaded(true);
                 poller.apply_config(&cfg);

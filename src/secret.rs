@@ -38,6 +38,7 @@ impl<'de> Deserialize<'de> for Secret {
 /// Replaces the values of credential query parameters in `url` with
 /// `REDACTED`, so the URL can go into a log line or an error.
 pub fn redact_url(url: &str) -> String {
+    let url = &strip_userinfo(url);
     let Some((base, query)) = url.split_once('?') else {
         return url.to_string();
     };
@@ -49,6 +50,19 @@ pub fn redact_url(url: &str) -> String {
         })
         .collect();
     format!("{base}?{}", parts.join("&"))
+}
+
+/// `https://user:pass@host/…` → `https://REDACTED@host/…`: a token
+/// service URL may carry its credentials.
+fn strip_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://REDACTED@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 /// WeChat echoes nothing secret in errmsg today; this keeps it that way.
@@ -68,6 +82,14 @@ fn is_credential_param(k: &str) -> bool {
             | "appsecret"
             | "component_access_token"
             | "authorizer_access_token"
+            | "authorizer_refresh_token"
+            | "refresh_token"
+            | "component_verify_ticket"
+            | "ticket"
+            | "token"
+            | "key"
+            | "api_key"
+            | "password"
     )
 }
 
@@ -90,5 +112,11 @@ mod tests {
         let r = redact_url("http://x/datacube/a?access_token=TOK123");
         assert_eq!(r, "http://x/datacube/a?access_token=REDACTED");
         assert_eq!(redact_url("http://x/y"), "http://x/y");
+        let r =
+            redact_url("https://svc:p4ss@tokens.corp/t?component_access_token=CT&ticket=TK&app=a");
+        assert_eq!(
+            r,
+            "https://REDACTED@tokens.corp/t?component_access_token=REDACTED&ticket=REDACTED&app=a"
+        );
     }
 }

@@ -159,6 +159,12 @@ impl SelfMetrics {
         let _ = prometheus::TextEncoder::new().encode(&families, out);
     }
 
+    /// Adds a collector of another module (e.g. the platform's gauges) to
+    /// the exposition.
+    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
+        self.registry.register(c)
+    }
+
     /// Forgets every series of `app`, after a reload removed it.
     pub fn forget_app(&self, app: &str) {
         for family in self.registry.gather() {

@@ -19,6 +19,7 @@
 
 mod data;
 mod faults;
+pub mod platform;
 mod server;
 mod tokens;
 
@@ -174,6 +175,8 @@ pub(crate) struct State {
     /// Datacube calls per app on one Beijing day.
     quota: HashMap<String, (NaiveDate, u32)>,
     rid_counter: u64,
+    /// A third-party platform, once `enable_platform` was called.
+    platform: Option<platform::SimPlatform>,
 }
 
 pub(crate) struct Inner {
@@ -248,6 +251,7 @@ impl Simulator {
                     log: Vec::new(),
                     quota: HashMap::new(),
                     rid_counter: 0,
+                    platform: None,
                 }),
             }),
         }
@@ -264,7 +268,107 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let task = tokio::spawn(server::serve(listener, server::router(self.clone())));
-        Ok(SimServer { addr: local, task })
+        Ok(SimServer {
+            addr: local,
+            task,
+            sim: self.clone(),
+        })
+    }
+
+    /// Makes this simulator a third-party platform too (see
+    /// `simulator/platform.rs`), with the given credentials and a fresh
+    /// ticket, and no authorized app yet.
+    pub fn enable_platform(&self, component_appid: &str, component_secret: &str) {
+        let now = self.inner.clock.now();
+        self.inner.lock().platform = Some(platform::SimPlatform::new(
+            self.inner.seed,
+            component_appid,
+            component_secret,
+            now,
+        ));
+    }
+
+    /// Authorizes `app` to the platform (and makes it a simulated app);
+    /// returns its refresh token. No-op without `enable_platform`.
+    pub fn authorize(&self, app: platform::Authorized) -> Option<String> {
+        let now = self.inner.clock.now();
+        let mut st = self.inner.lock();
+        st.apps.insert(app.appid.clone(), platform::sim_app(&app));
+        st.platform.as_mut().map(|p| p.authorize(app, now))
+    }
+
+    /// The app de-authorizes the platform: it leaves the list, its
+    /// authorizer tokens and refresh token stop working.
+    pub fn revoke_authorization(&self, appid: &str) {
+        let mut st = self.inner.lock();
+        if let Some(p) = st.platform.as_mut() {
+            p.revoke(appid);
+        }
+        st.tokens.revoke(appid);
+    }
+
+    /// The app's refresh token is replaced (re-authorization elsewhere):
+    /// the old one answers 61023; the list shows the new one.
+    pub fn replace_refresh_token(&self, appid: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .platform
+            .as_mut()
+            .and_then(|p| p.replace_refresh_token(appid))
+    }
+
+    pub fn refresh_token(&self, appid: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .platform
+            .as_ref()
+            .and_then(|p| p.refresh_token(appid))
+    }
+
+    /// WeChat's 10-minute push: a new ticket, returned for the test or
+    /// demo to write where the exporter reads it.
+    pub fn push_ticket(&self) -> Option<String> {
+        let now = self.inner.clock.now();
+        self.inner
+            .lock()
+            .platform
+            .as_mut()
+            .map(|p| p.push_ticket(now))
+    }
+
+    pub fn ticket(&self) -> Option<String> {
+        self.inner.lock().platform.as_ref().map(|p| p.ticket())
+    }
+
+    /// The current ticket is older than 12 hours from now on (61005).
+    pub fn expire_ticket(&self) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.expire_ticket();
+        }
+    }
+
+    /// Every component call answers 61004 (IP not on the whitelist).
+    pub fn set_platform_ip_blocked(&self, blocked: bool) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.ip_blocked = blocked;
+        }
+    }
+
+    /// Each authorizer-token call hands out a new refresh token.
+    pub fn set_rotate_refresh_tokens(&self, on: bool) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.rotate_refresh_tokens = on;
+        }
+    }
+
+    /// Apps currently authorized.
+    pub fn authorized(&self) -> Vec<platform::Authorized> {
+        self.inner
+            .lock()
+            .platform
+            .as_ref()
+            .map(|p| p.authorized())
+            .unwrap_or_default()
     }
 
     /// Every request received, in order.
@@ -409,11 +513,17 @@ pub const PUBLISH_FINAL_HOUR: f64 = 12.0;
 pub struct SimServer {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    sim: Simulator,
 }
 
 impl SimServer {
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The simulator this server serves.
+    pub fn simulator(&self) -> Simulator {
+        self.sim.clone()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -438,6 +548,71 @@ pub async fn run_standalone(
     release_hour: f64,
     apps: usize,
 ) -> anyhow::Result<()> {
+    run_standalone_with(
+        listen,
+        seed,
+        release_hour,
+        apps,
+        StandalonePlatform::default(),
+    )
+    .await
+}
+
+/// `simulate --authorized N --ticket-file PATH`.
+#[derive(Clone, Debug, Default)]
+pub struct StandalonePlatform {
+    pub authorized: usize,
+    pub ticket_file: Option<std::path::PathBuf>,
+}
+
+/// Writes the ticket the way a callback handler would: whole, renamed over.
+pub fn write_ticket_file(path: &std::path::Path, ticket: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, ticket)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Makes `sim` a platform with `n` authorized apps and, when a file is
+/// given, keeps a current ticket in it (every 10 minutes, like WeChat's
+/// push and a callback handler together) until the runtime ends.
+pub fn start_platform(
+    sim: &Simulator,
+    n: usize,
+    ticket_file: Option<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    sim.enable_platform(
+        platform::DEMO_COMPONENT_APPID,
+        platform::DEMO_COMPONENT_SECRET,
+    );
+    for a in platform::authorized_apps(n) {
+        sim.authorize(a);
+    }
+    if let Some(path) = ticket_file {
+        write_ticket_file(&path, &sim.ticket().unwrap_or_default())?;
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Some(t) = sim.push_ticket() {
+                    if let Err(e) = write_ticket_file(&path, &t) {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot write the ticket file");
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+pub async fn run_standalone_with(
+    listen: SocketAddr,
+    seed: u64,
+    release_hour: f64,
+    apps: usize,
+    platform: StandalonePlatform,
+) -> anyhow::Result<()> {
     let mut all = demo_apps();
     all.extend(generated_apps(apps));
     let sim = Simulator::new(SimConfig {
@@ -447,6 +622,17 @@ pub async fn run_standalone(
         ..SimConfig::default()
     });
     let server = sim.spawn(&listen.to_string()).await?;
+    if platform.authorized > 0 || platform.ticket_file.is_some() {
+        start_platform(&sim, platform.authorized, platform.ticket_file.clone())?;
+        // Public demo constants, like the demo secrets below.
+        tracing::info!(
+            component_appid = platform::DEMO_COMPONENT_APPID,
+            component_secret = platform::DEMO_COMPONENT_SECRET,
+            authorized = platform.authorized,
+            ticket_file = ?platform.ticket_file,
+            "third-party platform simulated"
+        );
+    }
     // The demo secrets are public constants; printing them is what makes
     // the standalone simulator usable without reading the source.
     tracing::info!(

@@ -115,7 +115,12 @@ fn errmsg(code: i64) -> &'static str {
         45011 => "api minute-quota reach limit  mustslower  retry next minute",
         47001 => "data format error",
         48001 => "api unauthorized",
+        61003 => "component is not authorized by this account",
+        61004 => "access clientip is not registered",
+        61005 => "component ticket is expired",
+        61006 => "component ticket is invalid",
         61007 => "api is unauthorized to component",
+        61023 => "refresh_token is invalid",
         61500 => "date format error",
         61501 => "date range error",
         61502 => "mini game not support",
@@ -457,6 +462,9 @@ impl Inner {
                 self.stable_token(&mut st, now, json.as_ref())
             } else if path == LEGACY_PATH {
                 self.legacy_token(&mut st, now, query)
+            } else if path.starts_with(super::platform::PREFIX) {
+                super::platform::handle(&mut st, now, path, query, json.as_ref(), &mut rec)
+                    .map(|v| Step::Reply(Reply::Json(StatusCode::OK, v)))
             } else if is_data {
                 match rec.api {
                     Some(api) => self.data_call(&mut st, now, api, query, json.as_ref()),
@@ -542,6 +550,13 @@ impl Inner {
             TokenError::Invalid => 40001,
             TokenError::Expired => 42001,
         })?;
+        if let Some(code) = st
+            .platform
+            .as_ref()
+            .and_then(|p| p.data_denied(&appid, token))
+        {
+            return Err(code);
+        }
         let app = st.apps.get(&appid).cloned().ok_or(40001)?;
         if app.kind != api.app_kind() || app.unauthorized.contains(&api) {
             return Err(48001);

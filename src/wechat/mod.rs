@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod client;
+pub mod component;
 pub mod token;
 pub mod types;

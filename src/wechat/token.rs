@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
+use crate::wechat::component::ComponentHandle;
 use crate::wechat::types::{ErrorBody, TokenResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -35,6 +36,24 @@ pub enum TokenSourceConfig {
     Legacy,
     File {
         path: PathBuf,
+    },
+    /// A company token service: GET `url` (with `Authorization: Bearer`
+    /// from `bearer_token_file` when given), JSON `access_token` and
+    /// `expires_in`; cached like `stable`.
+    Url {
+        url: String,
+        #[serde(default)]
+        bearer_token_file: Option<PathBuf>,
+    },
+    /// An app authorized to a third-party platform (`platform:`): its
+    /// `authorizer_access_token` from the platform's component token and
+    /// the app's refresh token (this file, else what discovery found).
+    Authorizer {
+        #[serde(default)]
+        refresh_token_file: Option<PathBuf>,
+        /// Set when the platform is built, never from the file.
+        #[serde(skip)]
+        component: ComponentHandle,
     },
 }
 
@@ -155,8 +174,18 @@ impl TokenProvider {
                 }
                 Ok(t)
             }
-            TokenSourceConfig::Legacy => {
+            TokenSourceConfig::Legacy | TokenSourceConfig::Authorizer { .. } => {
                 let fresh = self.fetch(false).await?;
+                Ok(self.store(&mut st, fresh, now))
+            }
+            TokenSourceConfig::Url { url, .. } => {
+                let fresh = self.fetch(false).await?;
+                if &fresh.0 == rejected {
+                    return Err(ApiError::TokenRejectedAgain(format!(
+                        "the token service {} still hands out the token WeChat rejected",
+                        redact_url(url)
+                    )));
+                }
                 Ok(self.store(&mut st, fresh, now))
             }
             TokenSourceConfig::Stable => {
@@ -291,6 +320,32 @@ impl TokenProvider {
     }
 
     async fn fetch_inner(&self, force_refresh: bool) -> Result<(Secret, f64), ApiError> {
+        match &self.source {
+            TokenSourceConfig::Url {
+                url,
+                bearer_token_file,
+            } => return fetch_url_token(&self.http, url, bearer_token_file.as_deref()).await,
+            TokenSourceConfig::Authorizer {
+                refresh_token_file,
+                component,
+            } => {
+                let Some(c) = &component.0 else {
+                    return Err(ApiError::TokenSource(
+                        "token source `authorizer` needs a `platform:` section".into(),
+                    ));
+                };
+                let configured = match refresh_token_file {
+                    Some(p) => std::fs::read_to_string(p)
+                        .ok()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .map(Secret::new),
+                    None => None,
+                };
+                return c.authorizer_token(&self.app, &self.appid, configured).await;
+            }
+            _ => {}
+        }
         let (url, req) = match self.source {
             TokenSourceConfig::Legacy => {
                 let url = format!(
@@ -331,6 +386,48 @@ impl TokenProvider {
         })?;
         Ok((Secret::new(t.access_token), t.expires_in))
     }
+}
+
+/// One GET of a token service: `{"access_token": …, "expires_in": …}`,
+/// with `Authorization: Bearer <file content>` when a file is given. The
+/// URL in errors is redacted; the bearer never leaves this function.
+pub(crate) async fn fetch_url_token(
+    http: &reqwest::Client,
+    url: &str,
+    bearer_token_file: Option<&std::path::Path>,
+) -> Result<(Secret, f64), ApiError> {
+    let safe_url = redact_url(url);
+    let mut req = http.get(url);
+    let mut bearer = Secret::default();
+    if let Some(p) = bearer_token_file {
+        let raw = tokio::fs::read_to_string(p).await.map_err(|e| {
+            ApiError::TokenSource(format!(
+                "cannot read bearer_token_file {}: {e}",
+                p.display()
+            ))
+        })?;
+        bearer = Secret::new(raw.trim());
+        req = req.bearer_auth(bearer.expose());
+    }
+    let bytes = send_for_body(req, &safe_url).await?;
+    let err: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(code) = err.errcode.filter(|c| *c != 0) {
+        return Err(ApiError::WeChat {
+            api: "token",
+            code,
+            message: scrub(err.errmsg.unwrap_or_default(), &bearer),
+        });
+    }
+    let t: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+        url: safe_url.clone(),
+        reason: format!("expected JSON with access_token and expires_in: {e}"),
+    })?;
+    if t.access_token.trim().is_empty() {
+        return Err(ApiError::TokenSource(format!(
+            "the token service {safe_url} answered an empty access_token"
+        )));
+    }
+    Ok((Secret::new(t.access_token), t.expires_in))
 }
 
 /// Sends `req` and returns the body of a 2xx answer. `safe_url` is the

@@ -135,6 +135,7 @@ impl Harness {
                 ..PollSettings::default()
             },
             apps,
+            ..Config::default()
         };
         let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
         Harness {

@@ -69,6 +69,7 @@ async fn setup(
             ..poll
         },
         apps,
+        ..Config::default()
     };
     let poller = Poller::new(&config, clock, Arc::new(SelfMetrics::new()));
     Setup {
