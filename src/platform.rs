@@ -244,10 +244,10 @@ impl PlatformMetrics {
             ),
         };
         for c in [&m.app_info, &m.unpermitted] {
-            let _ = metrics.register(Box::new(c.clone()));
+            metrics.register(Box::new(c.clone()));
         }
         for c in [&m.authorized, &m.success, &m.last_discovery] {
-            let _ = metrics.register(Box::new(c.clone()));
+            metrics.register(Box::new(c.clone()));
         }
         Arc::new(m)
     }

@@ -144,8 +144,8 @@ impl SelfMetrics {
         }
     }
 
-    /// Adds metrics kept by another module (e.g. the web server's reload
-    /// counters) to the exposition.
+    /// Adds metrics kept by another module (the web server's reload
+    /// counters, the platform's gauges) to the exposition.
     pub fn register(&self, c: Box<dyn prometheus::core::Collector>) {
         if let Err(e) = self.registry.register(c) {
             tracing::warn!(error = %e, "metric not registered");
@@ -157,12 +157,6 @@ impl SelfMetrics {
         let families = self.registry.gather();
         // Encoding into a Vec cannot fail for well-formed families.
         let _ = prometheus::TextEncoder::new().encode(&families, out);
-    }
-
-    /// Adds a collector of another module (e.g. the platform's gauges) to
-    /// the exposition.
-    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
-        self.registry.register(c)
     }
 
     /// Forgets every series of `app`, after a reload removed it.
