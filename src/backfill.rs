@@ -790,7 +790,7 @@ fn collect_unit(
             Ok(Collected::Samples(samples)) | Ok(Collected::Partial { samples, .. }) => {
                 out.push(Fetched {
                     target: *target,
-                    samples,
+                    samples: samples.into(),
                 })
             }
             Ok(Collected::NotReady) => {}

@@ -76,6 +76,10 @@ pub enum Command {
         /// `sim-secret-{i}`; even i are Mini Programs, odd i Official Accounts.
         #[arg(long = "apps", default_value_t = 0)]
         apps: usize,
+        /// Pages each Mini Program's `getvisitpage` answers (WeChat sends its
+        /// top 200; fewer for small apps).
+        #[arg(long = "pages", default_value_t = 200)]
+        pages: usize,
         #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
         log_level: LogLevel,
     },

@@ -3,13 +3,20 @@
 //! here calls WeChat.
 
 use crate::poller::Poller;
+use crate::snapshot::Segments;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
+use std::convert::Infallible;
 use std::fmt::Write;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// Something that reloads the configuration, e.g. on `POST /-/reload`.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
@@ -41,18 +48,64 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
     let mut resp = if wants_gzip && !snap.gzip.is_empty() {
-        let mut r = snap.gzip.clone().into_response();
+        let mut r = Response::new(Body::new(SegmentsBody::new(snap.gzip.clone())));
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        snap.body.clone().into_response()
+        Response::new(Body::new(SegmentsBody::new(snap.body.clone())))
     };
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     resp.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     resp
+}
+
+/// A response body that hands out the snapshot's own segments, one frame
+/// each: every response in flight shares the same bytes (no per-connection
+/// copy; hyper writes them with vectored writes). The exact length lets
+/// hyper send `Content-Length`.
+struct SegmentsBody {
+    segments: Segments,
+    next: usize,
+    left: u64,
+}
+
+impl SegmentsBody {
+    fn new(segments: Segments) -> Self {
+        let left = segments.len() as u64;
+        Self {
+            segments,
+            next: 0,
+            left,
+        }
+    }
+}
+
+impl hyper::body::Body for SegmentsBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let Some(part) = self.segments.parts().get(self.next).cloned() else {
+            return Poll::Ready(None);
+        };
+        self.next += 1;
+        self.left -= part.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
+    }
 }
 
 /// True if an Accept-Encoding value accepts gzip (and does not refuse it with q=0).

@@ -24,6 +24,7 @@ fn main() {
                 seed,
                 release_hour,
                 apps,
+                pages,
                 log_level,
             }) => {
                 logging::init(log_level, wechat_exporter::cli::LogFormat::Logfmt);
@@ -34,8 +35,14 @@ fn main() {
                         return 2;
                     }
                 };
-                match wechat_exporter::simulator::run_standalone(addr, seed, release_hour, apps)
-                    .await
+                match wechat_exporter::simulator::run_standalone(
+                    addr,
+                    seed,
+                    release_hour,
+                    apps,
+                    pages,
+                )
+                .await
                 {
                     Ok(()) => 0,
                     Err(e) => {

@@ -1,11 +1,11 @@
 //! What the exporter knows about each app and API: the state the poller
 //! writes, the snapshot renders and the state file saves. A leaf module:
-//! it imports no other part of the exporter but dates and families, so
+//! it imports no other part of the exporter but dates, families and blocks, so
 //! poller, snapshot and storage depend on it and not on each other.
 
 use crate::apis::{Api, AppKind};
+use crate::blocks::Blocks;
 use crate::dates::DateRange;
-use crate::families::Sample;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,7 +28,9 @@ pub struct Target {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Fetched {
     pub target: Target,
-    pub samples: Vec<Sample>,
+    /// Its samples, kept as the exposition lines `/metrics` serves
+    /// (`Vec<Sample>` converts with `.into()`; `iter()` gives them back).
+    pub samples: Blocks,
 }
 
 /// An API-scoped failure streak: no call to this API before `until`.

@@ -79,7 +79,7 @@ async fn setup(
 }
 
 fn exposition(p: &Poller) -> Exposition {
-    Exposition::parse(&String::from_utf8_lossy(&p.store.load().body))
+    Exposition::parse(&String::from_utf8_lossy(&p.store.load().body.to_vec()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +201,9 @@ async fn calls_per_minute_hold_on_the_simulators_clock() {
     );
     // The waiting shows on /metrics: 4 concurrent apps queue behind the
     // limit, so callers waited several seconds in all.
-    let m = Exposition::parse(&String::from_utf8_lossy(&s.poller.store.load().body));
+    let m = Exposition::parse(&String::from_utf8_lossy(
+        &s.poller.store.load().body.to_vec(),
+    ));
     let waited = m.must("wechat_exporter_rate_limit_wait_seconds_total", &[]);
     assert!(waited > 2.0, "waited {waited} s");
 }
@@ -255,13 +257,22 @@ async fn scrapes_share_one_rendering_and_its_gzip_copy() {
     assert_eq!(enc1, None);
     assert_eq!(enc2, None);
     assert_eq!(plain1, plain2, "two scrapes, identical bytes");
-    assert_eq!(plain1, before.body, "the bytes are the snapshot's");
+    assert_eq!(plain1, before.body.to_vec(), "the bytes are the snapshot's");
     assert_eq!(genc1.as_deref(), Some("gzip"));
     assert_eq!(gz1, gz2);
-    assert_eq!(gz1, before.gzip, "the cached gzip copy, not a new encoding");
+    assert_eq!(
+        gz1,
+        before.gzip.to_vec(),
+        "the cached gzip copy, not a new encoding"
+    );
     let mut decoded = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz1[..]), &mut decoded)
-        .expect("valid gzip");
+    // One gzip member per family and group of apps (multi-member gzip, as
+    // Go's gzip.Reader and so Prometheus read it).
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&gz1[..]),
+        &mut decoded,
+    )
+    .expect("valid gzip");
     assert_eq!(decoded, plain1.to_vec(), "gzip decodes to the same body");
     assert!(gz1.len() * 3 < plain1.len(), "gzip pays off");
     server.abort();
