@@ -113,7 +113,7 @@ start_exporter() { # n → sets READY_S, RSS_KB, CALLS; leaves the exporter runn
   PIDS+=("$EXP_PID")
   READY_S=$(wait_http "http://127.0.0.1:$EXP_PORT/-/ready" 600)
   # At rest: the round's last publish is done and nothing else runs.
-  sleep 3
+  sleep $((3 + $1 / 200))
   RSS_KB=$(rss_kb "$EXP_PID")
   CALLS=$(curl -s "http://127.0.0.1:$SIM_PORT/simulator/requests" | grep -o '"path"' | wc -l)
 }
@@ -211,7 +211,8 @@ for n in $SIZES; do
   if [ "$n" != 1000 ]; then
     for gz in 0 1; do
       echo "== $n app(s), gzip=$gz: $CONNS connections for $DURATION (exporter, RSS sampled)" >&2
-      base=$(rss_kb "$EXP_PID")
+      # Growth over the RSS at rest, before any scrape.
+      base=${RSS[$n]}
       read -r e_rps e_p99 peak < <(wrk_with_rss "http://127.0.0.1:$EXP_PORT/metrics" "$gz")
       if [ "$gz" = 1 ]; then GROW_G[$n]="$base $peak"; else GROW_P[$n]="$base $peak"; fi
       E_RESULT[$gz]="$e_rps $e_p99"

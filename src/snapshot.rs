@@ -6,9 +6,13 @@
 //! The body is a list of shared segments, not one buffer: each answer's
 //! lines were rendered once when it arrived (`blocks.rs`), and the body
 //! refers to those same bytes. A publish only re-renders the gauges of
-//! poller state and the self-metrics; gzip is a series of gzip members
-//! (valid multi-member gzip, RFC 1952 §2.2) per family and group of
-//! `GROUP_APPS` apps, recompressed only when a block of the group changed.
+//! poller state and the self-metrics. The gzip copy is one gzip member
+//! (RFC 1952) whose deflate stream is a series of pieces, one per family
+//! and group of `GROUP_APPS` apps, each compressed on its own and ended by
+//! a sync flush (so pieces concatenate); a piece is recompressed only when
+//! a block of its group changed, and the CRC-32 of the body is combined
+//! from the pieces' CRCs. One member, not one per piece: some clients
+//! (curl 7.x) decode only the first member.
 
 use crate::families::{render_labels, write_value, Family, STATE_FAMILIES};
 use crate::model::AppRef;
@@ -83,7 +87,7 @@ impl Segments {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub body: Segments,
-    /// Multi-member gzip of `body`.
+    /// `body` gzipped (one member, built from cached pieces).
     pub gzip: Segments,
     pub apps: Vec<AppStatus>,
     pub ready: bool,
@@ -100,7 +104,66 @@ pub struct GzipCache {
 struct Member {
     /// What was compressed: block ids for data, the text for state gauges.
     key: MemberKey,
-    gz: Bytes,
+    piece: Piece,
+}
+
+/// Raw deflate of some body bytes, ending byte-aligned and not final.
+#[derive(Clone)]
+struct Piece {
+    deflate: Bytes,
+    crc: crc32fast::Hasher,
+    /// Body bytes it holds.
+    len: usize,
+}
+
+impl Piece {
+    fn of(parts: &[Bytes]) -> Piece {
+        let mut crc = crc32fast::Hasher::new();
+        let len: usize = parts.iter().map(Bytes::len).sum();
+        let mut enc = flate2::write::DeflateEncoder::new(
+            Vec::with_capacity(len / 6 + 64),
+            flate2::Compression::fast(),
+        );
+        for p in parts {
+            crc.update(p);
+            // Writing into a Vec cannot fail.
+            let _ = enc.write_all(p);
+        }
+        // A sync flush ends the piece on a byte boundary without a final
+        // block; the encoder is then dropped, not finished.
+        let _ = enc.flush();
+        let mut out = std::mem::take(enc.get_mut());
+        // Pieces live as long as their group is unchanged: no spare capacity.
+        out.shrink_to_fit();
+        Piece {
+            deflate: Bytes::from(out),
+            crc,
+            len,
+        }
+    }
+}
+
+/// gzip header: deflate, no name, no mtime, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// The gzip member of `pieces`: header, the pieces, an empty final block,
+/// CRC-32 and length of the body.
+fn gzip_member(pieces: Vec<Piece>) -> Vec<Bytes> {
+    let mut crc = crc32fast::Hasher::new();
+    let mut len: u64 = 0;
+    let mut out = Vec::with_capacity(pieces.len() + 2);
+    out.push(Bytes::from_static(&GZIP_HEADER));
+    for p in pieces {
+        crc.combine(&p.crc);
+        len += p.len as u64;
+        out.push(p.deflate);
+    }
+    // `03 00`: a final, empty block with fixed Huffman codes.
+    let mut tail = vec![0x03, 0x00];
+    tail.extend_from_slice(&crc.finalize().to_le_bytes());
+    tail.extend_from_slice(&(len as u32).to_le_bytes());
+    out.push(Bytes::from(tail));
+    out
 }
 
 #[derive(PartialEq)]
@@ -110,19 +173,19 @@ enum MemberKey {
 }
 
 impl GzipCache {
-    fn member(&mut self, slot: (usize, usize), key: MemberKey, parts: &[Bytes]) -> Bytes {
+    fn piece(&mut self, slot: (usize, usize), key: MemberKey, parts: &[Bytes]) -> Piece {
         if let Some(m) = self.members.get(&slot).filter(|m| m.key == key) {
-            return m.gz.clone();
+            return m.piece.clone();
         }
-        let gz = Bytes::from(gzip(parts));
+        let piece = Piece::of(parts);
         self.members.insert(
             slot,
             Member {
                 key,
-                gz: gz.clone(),
+                piece: piece.clone(),
             },
         );
-        gz
+        piece
     }
 }
 
@@ -254,21 +317,21 @@ pub fn build(
     }
 
     let mut body: Vec<Bytes> = Vec::new();
-    let mut gz: Vec<Bytes> = Vec::new();
+    let mut gz: Vec<Piece> = Vec::new();
     let mut slots_used = std::collections::HashSet::new();
     for (fi, (fam, column)) in Family::ALL.iter().zip(&by_family).enumerate() {
         if column.is_empty() {
             continue;
         }
         let head = Bytes::from(header(fam.name(), fam.help()));
-        gz.push(Bytes::from(gzip(std::slice::from_ref(&head))));
+        gz.push(Piece::of(std::slice::from_ref(&head)));
         body.push(head);
         for group in column.chunk_by(|a, b| a.0 / GROUP_APPS == b.0 / GROUP_APPS) {
             let parts: Vec<Bytes> = group.iter().map(|(_, _, b)| b.clone()).collect();
             let ids = group.iter().map(|(_, id, _)| *id).collect();
             let slot = (fi, group[0].0 / GROUP_APPS);
             slots_used.insert(slot);
-            gz.push(cache.member(slot, MemberKey::Ids(ids), &parts));
+            gz.push(cache.piece(slot, MemberKey::Ids(ids), &parts));
             body.extend(parts);
         }
     }
@@ -277,7 +340,7 @@ pub fn build(
             continue;
         }
         let head = Bytes::from(header(name, help));
-        gz.push(Bytes::from(gzip(std::slice::from_ref(&head))));
+        gz.push(Piece::of(std::slice::from_ref(&head)));
         body.push(head);
         for (g, text) in per_group.into_iter().enumerate() {
             if text.is_empty() {
@@ -286,7 +349,7 @@ pub fn build(
             let text = Bytes::from(text);
             let slot = (Family::ALL.len() + k, g);
             slots_used.insert(slot);
-            gz.push(cache.member(
+            gz.push(cache.piece(
                 slot,
                 MemberKey::Text(text.clone()),
                 std::slice::from_ref(&text),
@@ -326,12 +389,12 @@ pub fn build(
     let mut tail = tail.into_bytes();
     metrics.render_into(&mut tail);
     let tail = Bytes::from(tail);
-    gz.push(Bytes::from(gzip(std::slice::from_ref(&tail))));
+    gz.push(Piece::of(std::slice::from_ref(&tail)));
     body.push(tail);
 
     Snapshot {
         body: Segments::new(body),
-        gzip: Segments::new(gz),
+        gzip: Segments::new(gzip_member(gz)),
         apps: statuses,
         ready,
         built_at: Some(Utc::now()),
@@ -350,23 +413,6 @@ fn line(out: &mut String, name: &str, labels: &str, v: f64) {
     out.push_str("} ");
     write_value(out, v);
     out.push('\n');
-}
-
-/// One gzip member of `parts`, concatenated.
-fn gzip(parts: &[Bytes]) -> Vec<u8> {
-    let len: usize = parts.iter().map(Bytes::len).sum();
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(len / 6 + 64),
-        flate2::Compression::fast(),
-    );
-    for p in parts {
-        // Writing into a Vec cannot fail.
-        let _ = enc.write_all(p);
-    }
-    let mut out = enc.finish().unwrap_or_default();
-    // Members live as long as their group is unchanged: no spare capacity.
-    out.shrink_to_fit();
-    out
 }
 
 #[cfg(test)]
@@ -409,7 +455,8 @@ mod tests {
 
     fn gunzip(s: &Segments) -> Vec<u8> {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&s.to_vec()[..])
+        // One member: a decoder that stops after the first sees it all.
+        flate2::read::GzDecoder::new(&s.to_vec()[..])
             .read_to_end(&mut out)
             .unwrap();
         out
@@ -457,7 +504,12 @@ mod tests {
         assert_eq!(gunzip(&b.gzip), b.body.to_vec());
         let b_text = String::from_utf8(b.body.to_vec()).unwrap();
         assert!(b_text.contains("wechat_miniprogram_visits{app=\"app-17\",period=\"daily\"} 250\n"));
-        let same = |x: &Bytes| a.gzip.parts().iter().any(|y| y.as_ptr() == x.as_ptr());
+        let same = |x: &Bytes| {
+            a.gzip
+                .parts()
+                .iter()
+                .any(|y| y.as_ptr() == x.as_ptr() && !y.is_empty())
+        };
         let reused = b.gzip.parts().iter().filter(|p| same(p)).count();
         let visits = Family::MpVisits as usize;
         assert!(cache.members.contains_key(&(visits, 1)));
