@@ -41,6 +41,8 @@ impl Blocks {
                 _ => ranges.push((s.family, at, text.len())),
             }
         }
+        // Kept for as long as the data is published: no spare capacity.
+        text.shrink_to_fit();
         let buf = Bytes::from(text.into_bytes());
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
