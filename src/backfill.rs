@@ -892,7 +892,7 @@ fn collect_unit(
             | Ok(Collected::Partial { samples, .. })
             | Ok(Collected::Provisional(samples)) => out.push(Fetched {
                 target: *target,
-                samples,
+                samples: samples.into(),
             }),
             Ok(Collected::NotReady) => {}
             Err(e) => return Err(e.to_string()),

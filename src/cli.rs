@@ -100,6 +100,10 @@ pub enum Command {
         /// every 10 minutes (what the platform's callback handler does).
         #[arg(long = "ticket-file")]
         ticket_file: Option<PathBuf>,
+        /// Pages each Mini Program's `getvisitpage` answers (WeChat sends its
+        /// top 200; fewer for small apps).
+        #[arg(long = "pages", default_value_t = 200)]
+        pages: usize,
         #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
         log_level: LogLevel,
     },

@@ -10,13 +10,20 @@
 //! one is refused with 413 before a byte of it is read.
 
 use crate::poller::Poller;
+use crate::snapshot::Segments;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
+use std::convert::Infallible;
 use std::fmt::Write;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// Something that reloads the configuration, e.g. on `POST /-/reload`.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
@@ -69,21 +76,14 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    let gzip = wants_gzip && !snap.gzip.is_empty();
-    let data = if gzip {
-        snap.gzip.clone()
-    } else {
-        snap.body.clone()
-    };
-    let mut resp = match permit {
-        // The slot is held until the body is handed over or the client leaves.
-        Some(p) => Response::new(axum::body::Body::new(Held { data, _permit: p })),
-        None => data.into_response(),
-    };
-    if gzip {
-        resp.headers_mut()
+    let mut resp = if wants_gzip && !snap.gzip.is_empty() {
+        let mut r = Response::new(Body::new(SegmentsBody::new(snap.gzip.clone(), permit)));
+        r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
+        r
+    } else {
+        Response::new(Body::new(SegmentsBody::new(snap.body.clone(), permit)))
+    };
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     resp.headers_mut()
@@ -91,38 +91,55 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
     resp
 }
 
-/// Chunk size of a held scrape body. Handing the body over in pieces makes
-/// hyper ask for the next one only when the client has taken the previous
-/// one, so the `--web.max-requests` slot covers the time a slow scraper
-/// takes to read, as node_exporter's limit covers its handler.
-const HELD_CHUNK: usize = 16 * 1024;
-
-/// A scrape body that keeps a `--web.max-requests` slot until it has been
-/// handed over in full or dropped.
-struct Held {
-    data: axum::body::Bytes,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+/// A response body that hands out the snapshot's own segments, one frame
+/// each: every response in flight shares the same bytes (no per-connection
+/// copy; hyper writes them with vectored writes). The exact length lets
+/// hyper send `Content-Length`.
+///
+/// With `--web.max-requests`, it also holds the scrape's slot until it has
+/// been handed over in full or dropped, as node_exporter's limit covers the
+/// time its handler writes.
+struct SegmentsBody {
+    segments: Segments,
+    next: usize,
+    left: u64,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
-impl axum::body::HttpBody for Held {
-    type Data = axum::body::Bytes;
-    type Error = std::convert::Infallible;
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        if self.data.is_empty() {
-            return std::task::Poll::Ready(None);
+impl SegmentsBody {
+    fn new(segments: Segments, slot: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        let left = segments.len() as u64;
+        Self {
+            segments,
+            next: 0,
+            left,
+            _slot: slot,
         }
-        let n = self.data.len().min(HELD_CHUNK);
-        let chunk = self.data.split_to(n);
-        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
     }
+}
+
+impl hyper::body::Body for SegmentsBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let Some(part) = self.segments.parts().get(self.next).cloned() else {
+            return Poll::Ready(None);
+        };
+        self.next += 1;
+        self.left -= part.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(part))))
+    }
+
     fn is_end_stream(&self) -> bool {
-        self.data.is_empty()
+        self.left == 0
     }
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.data.len() as u64)
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod apis;
 pub mod backfill;
+pub mod blocks;
 pub mod cli;
 pub mod clock;
 pub mod collectors;

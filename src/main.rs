@@ -26,6 +26,7 @@ fn main() {
                 apps,
                 authorized,
                 ticket_file,
+                pages,
                 log_level,
             }) => {
                 logging::init(log_level, wechat_exporter::cli::LogFormat::Logfmt);
@@ -45,6 +46,7 @@ fn main() {
                     seed,
                     release_hour,
                     apps,
+                    pages,
                     platform,
                 )
                 .await

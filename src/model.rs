@@ -1,11 +1,11 @@
 //! What the exporter knows about each app and API: the state the poller
 //! writes, the snapshot renders and the state file saves. A leaf module:
-//! it imports no other part of the exporter but dates and families, so
+//! it imports no other part of the exporter but dates, families and blocks, so
 //! poller, snapshot and storage depend on it and not on each other.
 
 use crate::apis::{Api, AppKind};
+use crate::blocks::Blocks;
 use crate::dates::DateRange;
-use crate::families::Sample;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,7 +28,9 @@ pub struct Target {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Fetched {
     pub target: Target,
-    pub samples: Vec<Sample>,
+    /// Its samples, kept as the exposition lines `/metrics` serves
+    /// (`Vec<Sample>` converts with `.into()`; `iter()` gives them back).
+    pub samples: Blocks,
 }
 
 /// An API-scoped failure streak: no call to this API before `until`.
@@ -105,7 +107,7 @@ impl ApiState {
 
     /// Keeps `samples` as the result of `t`, replacing an earlier one;
     /// a provisional result is asked for again at `again`.
-    pub fn store(&mut self, t: Target, samples: Vec<Sample>, again: Option<DateTime<Utc>>) {
+    pub fn store(&mut self, t: Target, samples: Blocks, again: Option<DateTime<Utc>>) {
         self.results.retain(|f| f.target != t);
         self.results.push(Fetched { target: t, samples });
         self.provisional.retain(|(p, _)| *p != t);

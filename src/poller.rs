@@ -22,7 +22,7 @@ use crate::policy::{self, Decision};
 use crate::rate_limit::RateLimiter;
 use crate::schedule::{due, previous_period_instant, schedule_retry};
 use crate::self_metrics::SelfMetrics;
-use crate::snapshot::{self, SnapshotStore};
+use crate::snapshot::SnapshotStore;
 use crate::wechat::api::Api;
 use crate::wechat::client::{app_client, http_client, AppClient};
 use arc_swap::ArcSwap;
@@ -408,7 +408,7 @@ impl Poller {
             let Some(s) = st.apis.get_mut(&api) else {
                 return Flow::Continue;
             };
-            s.store(target, samples, again);
+            s.store(target, samples.into(), again);
             s.retry_at.remove(&target);
             s.backoff = None;
             s.last_success = Some(now);
@@ -553,14 +553,8 @@ impl Poller {
                 state: &a.state,
             })
             .collect();
-        let snap = snapshot::build(
-            &refs,
-            &self.metrics,
-            self.store.round_duration(),
-            &self.extra_labels,
-            self.clock.now(),
-        );
-        self.store.swap(snap);
+        self.store
+            .publish(&refs, &self.metrics, &self.extra_labels, self.clock.now());
         self.last_render_us.store(
             render_started.elapsed().as_micros().min(u64::MAX as u128) as u64,
             Ordering::Relaxed,

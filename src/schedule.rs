@@ -119,14 +119,14 @@ mod tests {
         assert!(due(&s, &target, t("2025-09-01T00:30:00Z"), 10.0));
         s.results.push(Fetched {
             target: day("2025-08-30"),
-            samples: Vec::new(),
+            samples: Default::default(),
         });
         assert!(!due(&s, &target, t("2025-09-01T01:59:59Z"), 10.0));
         assert!(due(&s, &target, t("2025-09-01T02:00:00Z"), 10.0));
         // Fetched data is final: never asked again.
         s.results.push(Fetched {
             target,
-            samples: Vec::new(),
+            samples: Default::default(),
         });
         assert!(!due(&s, &target, t("2025-09-02T02:00:00Z"), 10.0));
     }

@@ -1,19 +1,36 @@
-//! The published snapshot: the whole `/metrics` body, rendered once per
-//! poll (never per scrape), its gzip copy, and the per-app status behind
-//! the landing page. Swapped in atomically; a scrape clones two `Bytes`
-//! handles and holds no lock while writing.
+//! The published snapshot: the whole `/metrics` body and its gzip copy,
+//! built once per publish (never per scrape), and the per-app status
+//! behind the landing page. Swapped in atomically; a scrape clones one
+//! `Arc` and holds no lock while writing.
+//!
+//! The body is a list of shared segments, not one buffer: each answer's
+//! lines were rendered once when it arrived (`blocks.rs`), and the body
+//! refers to those same bytes. A publish only re-renders the gauges of
+//! poller state and the self-metrics. The gzip copy is one gzip member
+//! (RFC 1952) whose deflate stream is a series of pieces, one per family
+//! and group of `GROUP_APPS` apps, each compressed on its own and ended by
+//! a sync flush (so pieces concatenate); a piece is recompressed only when
+//! a block of its group changed, and the CRC-32 of the body is combined
+//! from the pieces' CRCs. One member, not one per piece: some clients
+//! (curl 7.x) decode only the first member.
 
-use crate::families::{render_labels, write_value, Family, Sample, STATE_FAMILIES};
+use crate::families::{render_labels, write_value, Family, STATE_FAMILIES};
 use crate::model::AppRef;
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::api::{Api, AppKind};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Apps per gzip member: large enough for the compression ratio of one
+/// stream (a member of one small family still holds this many apps' lines),
+/// small enough that one app's new data recompresses little.
+const GROUP_APPS: usize = 16;
 
 /// One app's line on the landing page.
 #[derive(Clone, Debug)]
@@ -28,19 +45,182 @@ pub struct AppStatus {
     pub apis_total: usize,
 }
 
+/// Bytes made of shared segments, in order; cloning shares them.
+#[derive(Clone, Debug, Default)]
+pub struct Segments {
+    parts: Arc<[Bytes]>,
+    len: usize,
+}
+
+/// Segments below this are copied together (headers, one-line families,
+/// small groups): a few percent of a large body, and far fewer frames
+/// and system calls per scrape.
+const SMALL: usize = 4 * 1024;
+const MERGED: usize = 64 * 1024;
+
+impl Segments {
+    fn new(segments: Vec<Bytes>) -> Self {
+        fn flush(run: &mut Vec<u8>, parts: &mut Vec<Bytes>) {
+            if !run.is_empty() {
+                let mut v = std::mem::take(run);
+                v.shrink_to_fit();
+                parts.push(Bytes::from(v));
+            }
+        }
+        let mut parts: Vec<Bytes> = Vec::with_capacity(segments.len() / 2 + 1);
+        let mut run: Vec<u8> = Vec::new();
+        for s in segments.into_iter().filter(|b| !b.is_empty()) {
+            if s.len() < SMALL {
+                run.extend_from_slice(&s);
+                if run.len() >= MERGED {
+                    flush(&mut run, &mut parts);
+                }
+            } else {
+                flush(&mut run, &mut parts);
+                parts.push(s);
+            }
+        }
+        flush(&mut run, &mut parts);
+        let len = parts.iter().map(Bytes::len).sum();
+        Self {
+            parts: parts.into(),
+            len,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn parts(&self) -> &[Bytes] {
+        &self.parts
+    }
+
+    /// One contiguous copy (tests, tools; scrapes never need it).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len);
+        for p in self.parts.iter() {
+            v.extend_from_slice(p);
+        }
+        v
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub body: Bytes,
-    pub gzip: Bytes,
+    pub body: Segments,
+    /// `body` gzipped (one member, built from cached pieces).
+    pub gzip: Segments,
     pub apps: Vec<AppStatus>,
     pub ready: bool,
     pub built_at: Option<DateTime<Utc>>,
+}
+
+/// Compressed members kept between publishes, by (family or state
+/// family, group of apps).
+#[derive(Default)]
+pub struct GzipCache {
+    members: HashMap<(usize, usize), Member>,
+}
+
+struct Member {
+    /// What was compressed: block ids for data, the text for state gauges.
+    key: MemberKey,
+    piece: Piece,
+}
+
+/// Raw deflate of some body bytes, ending byte-aligned and not final.
+#[derive(Clone)]
+struct Piece {
+    deflate: Bytes,
+    crc: crc32fast::Hasher,
+    /// Body bytes it holds.
+    len: usize,
+}
+
+impl Piece {
+    fn of(parts: &[Bytes]) -> Piece {
+        let mut crc = crc32fast::Hasher::new();
+        let len: usize = parts.iter().map(Bytes::len).sum();
+        let mut enc = flate2::write::DeflateEncoder::new(
+            Vec::with_capacity(len / 6 + 64),
+            flate2::Compression::fast(),
+        );
+        for p in parts {
+            crc.update(p);
+            // Writing into a Vec cannot fail.
+            let _ = enc.write_all(p);
+        }
+        // A sync flush ends the piece on a byte boundary without a final
+        // block; the encoder is then dropped, not finished.
+        let _ = enc.flush();
+        let mut out = std::mem::take(enc.get_mut());
+        // Pieces live as long as their group is unchanged: no spare capacity.
+        out.shrink_to_fit();
+        Piece {
+            deflate: Bytes::from(out),
+            crc,
+            len,
+        }
+    }
+}
+
+/// gzip header: deflate, no name, no mtime, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// The gzip member of `pieces`: header, the pieces, an empty final block,
+/// CRC-32 and length of the body.
+fn gzip_member(pieces: Vec<Piece>) -> Vec<Bytes> {
+    let mut crc = crc32fast::Hasher::new();
+    let mut len: u64 = 0;
+    let mut out = Vec::with_capacity(pieces.len() + 2);
+    out.push(Bytes::from_static(&GZIP_HEADER));
+    for p in pieces {
+        crc.combine(&p.crc);
+        len += p.len as u64;
+        out.push(p.deflate);
+    }
+    // `03 00`: a final, empty block with fixed Huffman codes.
+    let mut tail = vec![0x03, 0x00];
+    tail.extend_from_slice(&crc.finalize().to_le_bytes());
+    tail.extend_from_slice(&(len as u32).to_le_bytes());
+    out.push(Bytes::from(tail));
+    out
+}
+
+#[derive(PartialEq)]
+enum MemberKey {
+    Ids(Vec<u64>),
+    Text(Bytes),
+}
+
+impl GzipCache {
+    fn piece(&mut self, slot: (usize, usize), key: MemberKey, parts: &[Bytes]) -> Piece {
+        if let Some(m) = self.members.get(&slot).filter(|m| m.key == key) {
+            return m.piece.clone();
+        }
+        let piece = Piece::of(parts);
+        self.members.insert(
+            slot,
+            Member {
+                key,
+                piece: piece.clone(),
+            },
+        );
+        piece
+    }
 }
 
 #[derive(Default)]
 pub struct SnapshotStore {
     current: ArcSwap<Snapshot>,
     round_duration_bits: AtomicU64,
+    gzip_cache: Mutex<GzipCache>,
+    last_build_us: AtomicU64,
 }
 
 impl SnapshotStore {
@@ -60,24 +240,53 @@ impl SnapshotStore {
     pub fn round_duration(&self) -> f64 {
         f64::from_bits(self.round_duration_bits.load(Ordering::Relaxed))
     }
+
+    /// Builds a snapshot from the apps' state, reusing the compressed
+    /// members of groups that did not change, and swaps it in. Publishes
+    /// run one at a time (the cache's lock).
+    pub fn publish(
+        &self,
+        apps: &[AppRef<'_>],
+        metrics: &SelfMetrics,
+        extra: &[(String, String)],
+        now: DateTime<Utc>,
+    ) {
+        let mut cache = self.gzip_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let started = std::time::Instant::now();
+        let snap = build(apps, metrics, self.round_duration(), extra, now, &mut cache);
+        self.swap(snap);
+        self.last_build_us.store(
+            started.elapsed().as_micros().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// How long the last `publish` took to build its snapshot.
+    pub fn last_build(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.last_build_us.load(Ordering::Relaxed))
+    }
 }
 
-/// Renders the full exposition from the apps' current state.
+/// One family's body, in app order: `(app index, block id, lines)`.
+type Column = Vec<(usize, u64, Bytes)>;
+
+/// Builds the full exposition from the apps' current state.
 pub fn build(
     apps: &[AppRef<'_>],
     metrics: &SelfMetrics,
     round_secs: f64,
     extra: &[(String, String)],
     now: DateTime<Utc>,
+    cache: &mut GzipCache,
 ) -> Snapshot {
-    // Each family's sample lines are written straight into its own buffer
-    // (not collected as cloned `Sample`s first): one copy of every label
-    // set per render instead of two, which matters at thousands of apps.
-    let mut by_family: Vec<String> = vec![String::new(); Family::ALL.len()];
-    let mut state_lines: [String; STATE_FAMILIES.len()] = Default::default();
+    let mut by_family: Vec<Column> = vec![Vec::new(); Family::ALL.len()];
+    // Per state family, per group of apps: the rendered lines.
+    let groups = apps.len().div_ceil(GROUP_APPS);
+    let mut state_lines: Vec<Vec<String>> = vec![vec![String::new(); groups]; STATE_FAMILIES.len()];
     let mut statuses = Vec::with_capacity(apps.len());
     let mut ready = true;
-    for app in apps {
+    for (i, app) in apps.iter().enumerate() {
+        let g = i / GROUP_APPS;
         let st = crate::model::lock(app.state);
         ready &= st.polled_once;
         let name = app.name;
@@ -97,147 +306,130 @@ pub fn build(
             for f in s.published() {
                 let d = f.target.data_period.begin;
                 data_date = Some(data_date.map_or(d, |cur| cur.min(d)));
-                for sample in &f.samples {
-                    sample_line(&mut by_family[sample.family as usize], sample);
+                for (fam, lines) in f.samples.parts() {
+                    by_family[*fam as usize].push((i, f.samples.id(), lines.clone()));
                 }
             }
+            let mut state =
+                |k: usize, v: f64| line(&mut state_lines[k][g], STATE_FAMILIES[k].0, &labels, v);
             if let Some(d) = data_date {
-                line(
-                    &mut state_lines[0],
-                    STATE_FAMILIES[0].0,
-                    &labels,
-                    crate::dates::beijing_midnight(d).timestamp() as f64,
-                );
+                state(0, crate::dates::beijing_midnight(d).timestamp() as f64);
                 if *api != Api::UserPortrait {
                     status.data_date = Some(status.data_date.map_or(d, |c: NaiveDate| c.max(d)));
                 }
             }
             if let Some(t) = s.last_success {
-                line(
-                    &mut state_lines[1],
-                    STATE_FAMILIES[1].0,
-                    &labels,
-                    t.timestamp() as f64,
-                );
+                state(1, t.timestamp() as f64);
                 status.last_success = Some(status.last_success.map_or(t, |c| c.max(t)));
             }
             if let Some(ok) = s.poll_success {
-                line(
-                    &mut state_lines[2],
-                    STATE_FAMILIES[2].0,
-                    &labels,
-                    if ok { 1.0 } else { 0.0 },
-                );
+                state(2, if ok { 1.0 } else { 0.0 });
                 status.apis_ok += ok as usize;
             }
-            line(
-                &mut state_lines[3],
-                STATE_FAMILIES[3].0,
-                &labels,
-                if s.data_ready { 1.0 } else { 0.0 },
-            );
-            line(
-                &mut state_lines[4],
-                STATE_FAMILIES[4].0,
-                &labels,
-                if s.disabled.is_some() { 0.0 } else { 1.0 },
-            );
-            line(
-                &mut state_lines[6],
-                STATE_FAMILIES[6].0,
-                &labels,
-                if s.provisional.is_empty() { 1.0 } else { 0.0 },
-            );
+            state(3, if s.data_ready { 1.0 } else { 0.0 });
+            state(4, if s.disabled.is_some() { 0.0 } else { 1.0 });
+            state(6, if s.provisional.is_empty() { 1.0 } else { 0.0 });
             if let Some(b) = s.backoff.as_ref().filter(|b| b.until > now) {
-                line(
-                    &mut state_lines[5],
-                    STATE_FAMILIES[5].0,
-                    &labels,
-                    b.until.timestamp() as f64,
-                );
+                state(5, b.until.timestamp() as f64);
             }
         }
         let is_paused = st.paused_until.is_some_and(|u| u > now) as u8;
         line(
-            &mut state_lines[7],
+            &mut state_lines[7][g],
             STATE_FAMILIES[7].0,
             &render_labels(&[("app", name)]),
             is_paused as f64,
         );
         statuses.push(status);
     }
-    let mut out = String::with_capacity(
-        by_family.iter().map(String::len).sum::<usize>()
-            + state_lines.iter().map(String::len).sum::<usize>()
-            + 16 * 1024,
-    );
-    for (fam, lines) in Family::ALL.iter().zip(&by_family) {
-        if lines.is_empty() {
+
+    let mut body: Vec<Bytes> = Vec::new();
+    let mut gz: Vec<Piece> = Vec::new();
+    let mut slots_used = std::collections::HashSet::new();
+    for (fi, (fam, column)) in Family::ALL.iter().zip(&by_family).enumerate() {
+        if column.is_empty() {
             continue;
         }
-        header(&mut out, fam.name(), fam.help(), "gauge");
-        out.push_str(lines);
+        let head = Bytes::from(header(fam.name(), fam.help()));
+        gz.push(Piece::of(std::slice::from_ref(&head)));
+        body.push(head);
+        for group in column.chunk_by(|a, b| a.0 / GROUP_APPS == b.0 / GROUP_APPS) {
+            let parts: Vec<Bytes> = group.iter().map(|(_, _, b)| b.clone()).collect();
+            let ids = group.iter().map(|(_, id, _)| *id).collect();
+            let slot = (fi, group[0].0 / GROUP_APPS);
+            slots_used.insert(slot);
+            gz.push(cache.piece(slot, MemberKey::Ids(ids), &parts));
+            body.extend(parts);
+        }
     }
-    for ((name, help), lines) in STATE_FAMILIES.iter().zip(&state_lines) {
-        if lines.is_empty() {
+    for (k, ((name, help), per_group)) in STATE_FAMILIES.iter().zip(state_lines).enumerate() {
+        if per_group.iter().all(String::is_empty) {
             continue;
         }
-        header(&mut out, name, help, "gauge");
-        out.push_str(lines);
+        let head = Bytes::from(header(name, help));
+        gz.push(Piece::of(std::slice::from_ref(&head)));
+        body.push(head);
+        for (g, text) in per_group.into_iter().enumerate() {
+            if text.is_empty() {
+                continue;
+            }
+            let text = Bytes::from(text);
+            let slot = (Family::ALL.len() + k, g);
+            slots_used.insert(slot);
+            gz.push(cache.piece(
+                slot,
+                MemberKey::Text(text.clone()),
+                std::slice::from_ref(&text),
+            ));
+            body.push(text);
+        }
     }
+    // Groups of apps that are gone would otherwise be kept forever.
+    cache.members.retain(|slot, _| slots_used.contains(slot));
+
+    let mut tail = String::new();
     let extra_labels: Vec<(&str, &str)> = extra
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    header(
-        &mut out,
+    tail.push_str(&header(
         "wechat_exporter_apps",
         "Apps configured in this exporter.",
-        "gauge",
-    );
+    ));
     let _ = writeln!(
-        out,
+        tail,
         "wechat_exporter_apps{{{}}} {}",
         render_labels(&extra_labels),
         apps.len()
     );
-    header(
-        &mut out,
+    tail.push_str(&header(
         "wechat_exporter_poll_duration_seconds",
         "Duration of the last complete poll round.",
-        "gauge",
-    );
+    ));
     let _ = write!(
-        out,
+        tail,
         "wechat_exporter_poll_duration_seconds{{{}}} ",
         render_labels(&extra_labels)
     );
-    write_value(&mut out, round_secs);
-    out.push('\n');
-    let mut body = out.into_bytes();
-    metrics.render_into(&mut body);
-    let gzip = gzip(&body);
+    write_value(&mut tail, round_secs);
+    tail.push('\n');
+    let mut tail = tail.into_bytes();
+    metrics.render_into(&mut tail);
+    let tail = Bytes::from(tail);
+    gz.push(Piece::of(std::slice::from_ref(&tail)));
+    body.push(tail);
+
     Snapshot {
-        body: Bytes::from(body),
-        gzip: Bytes::from(gzip),
+        body: Segments::new(body),
+        gzip: Segments::new(gzip_member(gz)),
         apps: statuses,
         ready,
         built_at: Some(Utc::now()),
     }
 }
 
-/// Appends `name{labels} value\n`.
-fn sample_line(out: &mut String, s: &Sample) {
-    out.push_str(s.family.name());
-    out.push('{');
-    out.push_str(&s.labels);
-    out.push_str("} ");
-    write_value(out, s.value);
-    out.push('\n');
-}
-
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+fn header(name: &str, help: &str) -> String {
+    format!("# HELP {name} {help}\n# TYPE {name} gauge\n")
 }
 
 /// Appends one sample line, `name{labels} value`.
@@ -250,12 +442,116 @@ fn line(out: &mut String, name: &str, labels: &str, v: f64) {
     out.push('\n');
 }
 
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 6),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = enc.write_all(body);
-    enc.finish().unwrap_or_default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::families::Sample;
+    use crate::model::{ApiState, AppState, Fetched, Target};
+    use std::io::Read;
+
+    fn state(app: &str, visits: f64) -> Mutex<AppState> {
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 14).unwrap();
+        let r = crate::dates::DateRange::day(day);
+        let target = Target {
+            slot: 0,
+            range: r,
+            data_period: r,
+        };
+        let mut api = ApiState::default();
+        api.results.push(Fetched {
+            target,
+            samples: vec![
+                Sample::new(
+                    Family::MpVisits,
+                    &[("app", app), ("period", "daily")],
+                    visits,
+                ),
+                Sample::new(
+                    Family::MpSessions,
+                    &[("app", app), ("period", "daily")],
+                    7.0,
+                ),
+            ]
+            .into(),
+        });
+        let mut st = AppState::default();
+        st.apis.insert(Api::DailyVisitTrend, api);
+        st.polled_once = true;
+        Mutex::new(st)
+    }
+
+    fn gunzip(s: &Segments) -> Vec<u8> {
+        let mut out = Vec::new();
+        // One member: a decoder that stops after the first sees it all.
+        flate2::read::GzDecoder::new(&s.to_vec()[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn families_are_contiguous_gzip_decodes_to_the_body_and_unchanged_groups_are_reused() {
+        let names: Vec<String> = (0..40).map(|i| format!("app-{i}")).collect();
+        let mut states: Vec<Mutex<AppState>> = names.iter().map(|n| state(n, 100.0)).collect();
+        let now = Utc::now();
+        let metrics = SelfMetrics::new();
+        let mut cache = GzipCache::default();
+        let build_now = |states: &[Mutex<AppState>], cache: &mut GzipCache| {
+            let r: Vec<AppRef<'_>> = states
+                .iter()
+                .zip(&names)
+                .map(|(s, n)| AppRef {
+                    name: n,
+                    kind: AppKind::Miniprogram,
+                    state: s,
+                })
+                .collect();
+            build(&r, &metrics, 1.5, &[], now, cache)
+        };
+        let a = build_now(&states, &mut cache);
+        let text = String::from_utf8(a.body.to_vec()).unwrap();
+        assert_eq!(gunzip(&a.gzip), a.body.to_vec());
+        // Each family once, its samples together after its header.
+        for fam in ["wechat_miniprogram_sessions", "wechat_miniprogram_visits"] {
+            assert_eq!(text.matches(&format!("# TYPE {fam} gauge\n")).count(), 1);
+            let lines: Vec<usize> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| l.starts_with(&format!("{fam}{{")))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(lines.len(), 40);
+            assert_eq!(lines[39] - lines[0], 39, "{fam} is contiguous");
+        }
+        assert!(text.contains("wechat_miniprogram_visits{app=\"app-39\",period=\"daily\"} 100\n"));
+
+        // App 17 (second group) changes: only its group's pieces are
+        // compressed again.
+        let pieces = |c: &GzipCache| -> HashMap<(usize, usize), usize> {
+            c.members
+                .iter()
+                .map(|(k, m)| (*k, m.piece.deflate.as_ptr() as usize))
+                .collect()
+        };
+        let before = pieces(&cache);
+        states[17] = state("app-17", 250.0);
+        let b = build_now(&states, &mut cache);
+        assert_eq!(gunzip(&b.gzip), b.body.to_vec());
+        let b_text = String::from_utf8(b.body.to_vec()).unwrap();
+        assert!(b_text.contains("wechat_miniprogram_visits{app=\"app-17\",period=\"daily\"} 250\n"));
+        let after = pieces(&cache);
+        let (visits, sessions) = (Family::MpVisits as usize, Family::MpSessions as usize);
+        for slot in [(visits, 0), (visits, 2), (sessions, 0), (sessions, 2)] {
+            assert_eq!(before[&slot], after[&slot], "{slot:?} reused");
+        }
+        for slot in [(visits, 1), (sessions, 1)] {
+            assert_ne!(before[&slot], after[&slot], "{slot:?} recompressed");
+        }
+        // The state gauges did not change: their pieces are reused too.
+        let state_slots = before.keys().filter(|k| k.0 >= Family::ALL.len()).count();
+        assert!(state_slots >= 3);
+        for k in before.keys().filter(|k| k.0 >= Family::ALL.len()) {
+            assert_eq!(before[k], after[k], "state {k:?} reused");
+        }
+    }
 }

@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 const FORMAT: &str = "wechat-exporter-state";
-const VERSION: u32 = 1;
+/// 2: data as exposition text (`blocks.rs`); version 1 files (samples) are
+/// read and written back as 2.
+const VERSION: u32 = 2;
+const OLDEST_READABLE: u32 = 1;
 
 /// Saved state: app name → (appid, state).
 pub use crate::model::SavedApps;
@@ -71,7 +74,7 @@ impl Storage {
                 path: p.clone(),
                 reason: e.to_string(),
             })?;
-        if file.format != FORMAT || file.version != VERSION {
+        if file.format != FORMAT || !(OLDEST_READABLE..=VERSION).contains(&file.version) {
             return Err(StorageError::Foreign {
                 path: p,
                 reason: format!("format {} version {}", file.format, file.version),

@@ -87,6 +87,8 @@ pub(crate) struct Day {
 pub(crate) struct Gen {
     key: u64,
     scale: f64,
+    /// See `SimApp::pages`.
+    pages: Option<usize>,
 }
 
 impl Gen {
@@ -99,7 +101,12 @@ impl Gen {
         Self {
             key: mix(&[seed, fnv1a(appid)]),
             scale,
+            pages: None,
         }
+    }
+
+    pub fn with_pages(self, pages: Option<usize>) -> Self {
+        Self { pages, ..self }
     }
 
     /// A uniform number in [0, 1) for (salt, a, b).
@@ -366,8 +373,8 @@ impl Gen {
         (series(uv_new, new_r1, 0), series(uv, act_r1, 1))
     }
 
-    /// The ~260 page paths an app has.
-    fn pages() -> Vec<String> {
+    /// The page paths an app has: ~260, or at least `n`.
+    fn pages(n: usize) -> Vec<String> {
         const CORE: [&str; 24] = [
             "pages/index/index",
             "pages/goods/detail",
@@ -397,18 +404,28 @@ impl Gen {
         let mut v: Vec<String> = CORE.iter().map(|s| s.to_string()).collect();
         v.extend((1..=120).map(|i| format!("packageA/pages/item{i}/item{i}")));
         v.extend((1..=116).map(|i| format!("packageB/pages/topic{i}/topic{i}")));
+        let more = n.saturating_sub(v.len());
+        v.extend((1..=more).map(|i| format!("packageC/pages/more{i}/more{i}")));
         v
     }
 
     pub fn visit_page(&self, d: NaiveDate) -> VisitPage {
         let day = self.day(d);
         let n = Self::dn(d);
-        let pages = Self::pages();
+        // WeChat answers the top 200 at most.
+        let wanted = self.pages.map(|n| n.min(200));
+        let pages = Self::pages(wanted.unwrap_or(0));
         // Zipf-like popularity, fixed per app, jittered per day by `split`.
         let weights: Vec<f64> = (0..pages.len())
             .map(|i| (i as f64 + 1.0).powf(-1.05) * (0.6 + 0.8 * self.u(S_PAGE, i as u64, 0)))
             .collect();
-        let pvs = self.split(day.pv, &weights, S_PAGE_DAY, n);
+        let mut pvs = self.split(day.pv, &weights, S_PAGE_DAY, n);
+        if wanted.is_some() {
+            // A set page count means every page is visited, even at small scales.
+            for pv in &mut pvs {
+                *pv = pv.max(1.0);
+            }
+        }
         let mut rows: Vec<PageRow> = pages
             .into_iter()
             .zip(pvs)
@@ -440,7 +457,7 @@ impl Gen {
                 .total_cmp(&a.page_visit_pv.unwrap_or(0.0))
                 .then_with(|| a.page_path.cmp(&b.page_path))
         });
-        rows.truncate(200);
+        rows.truncate(wanted.unwrap_or(200));
         VisitPage {
             ref_date: Some(compact(d)),
             list: rows.into(),

@@ -96,6 +96,10 @@ pub struct SimApp {
     pub scale: f64,
     /// These APIs answer 48001.
     pub unauthorized: Vec<Api>,
+    /// `getvisitpage` answers exactly this many pages (at most 200, as
+    /// WeChat), each with at least one visit; `None`: the pages with
+    /// visits among ~260 (200 at scale 1.0).
+    pub pages: Option<usize>,
 }
 
 impl SimApp {
@@ -108,6 +112,7 @@ impl SimApp {
             daily_quota: None,
             scale: 1.0,
             unauthorized: Vec::new(),
+            pages: None,
         }
     }
 }
@@ -399,8 +404,13 @@ impl Simulator {
     }
 
     fn gen(&self, appid: &str) -> Gen {
-        let scale = self.inner.lock().apps.get(appid).map_or(1.0, |a| a.scale);
-        Gen::new(self.inner.seed, appid, scale)
+        let (scale, pages) = self
+            .inner
+            .lock()
+            .apps
+            .get(appid)
+            .map_or((1.0, None), |a| (a.scale, a.pages));
+        Gen::new(self.inner.seed, appid, scale).with_pages(pages)
     }
 
     pub fn daily_summary(&self, appid: &str, day: NaiveDate) -> DailySummaryRow {
@@ -539,20 +549,22 @@ impl Drop for SimServer {
     }
 }
 
-/// `wechat-exporter simulate --listen ADDR [--apps N]`: demo apps plus `apps`
-/// generated ones (see [`generated_apps`]), system clock, serves until
-/// ctrl-c.
+/// `wechat-exporter simulate --listen ADDR [--apps N] [--pages N]`: demo
+/// apps plus `apps` generated ones (see [`generated_apps`]), every Mini
+/// Program with `pages` pages, system clock, serves until ctrl-c.
 pub async fn run_standalone(
     listen: SocketAddr,
     seed: u64,
     release_hour: f64,
     apps: usize,
+    pages: usize,
 ) -> anyhow::Result<()> {
     run_standalone_with(
         listen,
         seed,
         release_hour,
         apps,
+        pages,
         StandalonePlatform::default(),
     )
     .await
@@ -611,10 +623,14 @@ pub async fn run_standalone_with(
     seed: u64,
     release_hour: f64,
     apps: usize,
+    pages: usize,
     platform: StandalonePlatform,
 ) -> anyhow::Result<()> {
     let mut all = demo_apps();
     all.extend(generated_apps(apps));
+    for a in &mut all {
+        a.pages = Some(pages);
+    }
     let sim = Simulator::new(SimConfig {
         seed,
         release_hour,
@@ -644,6 +660,7 @@ pub async fn run_standalone_with(
         seed,
         release_hour,
         generated_apps = apps,
+        pages,
         "WeChat API simulator listening"
     );
     tokio::signal::ctrl_c().await?;

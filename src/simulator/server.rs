@@ -607,7 +607,7 @@ impl Inner {
         }
         Ok(Step::Data(DataJob {
             api,
-            gen: Gen::new(self.seed, &appid, app.scale),
+            gen: Gen::new(self.seed, &appid, app.scale).with_pages(app.pages),
             range,
             last,
             wrong_shape: false,

@@ -154,7 +154,9 @@ impl Harness {
     }
 
     pub fn metrics(&self) -> Exposition {
-        Exposition::parse(&String::from_utf8_lossy(&self.poller.store.load().body))
+        Exposition::parse(&String::from_utf8_lossy(
+            &self.poller.store.load().body.to_vec(),
+        ))
     }
 
     /// Datacube calls (token calls excluded) the simulator received.

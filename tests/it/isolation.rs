@@ -358,7 +358,7 @@ async fn no_connection_ends_the_round_and_pauses_nothing() {
     let clock = Clock::manual(utc(T0));
     let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
     let ((), logs) = logged(poller.poll_once()).await;
-    let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body));
+    let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body.to_vec()));
     let first = Api::for_kind(AppKind::Miniprogram).next().expect("an API");
     let sel = [("app", "shop"), ("api", first.label())];
     assert_eq!(m.must("wechat_exporter_poll_success", &sel), 0.0);

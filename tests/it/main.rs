@@ -13,6 +13,7 @@ mod faults;
 mod fuzz;
 mod isolation;
 mod load;
+mod memory;
 mod platform;
 mod prometheus;
 mod publish;

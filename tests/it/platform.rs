@@ -142,7 +142,9 @@ impl Replica {
     }
 
     fn metrics(&self) -> Exposition {
-        Exposition::parse(&String::from_utf8_lossy(&self.poller.store.load().body))
+        Exposition::parse(&String::from_utf8_lossy(
+            &self.poller.store.load().body.to_vec(),
+        ))
     }
 }
 

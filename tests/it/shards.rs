@@ -73,7 +73,7 @@ async fn shards_together_poll_every_app_exactly_once() {
         );
         poller.poll_once().await;
         assert!(poller.ready());
-        let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body));
+        let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body.to_vec()));
         let shard_s = shard.to_string();
         let total_s = SHARDS.to_string();
         let labels = [
@@ -120,6 +120,6 @@ fn unsharded_replicas_carry_no_shard_labels() {
         Arc::new(SelfMetrics::new()),
         &cli.run,
     );
-    let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body));
+    let m = Exposition::parse(&String::from_utf8_lossy(&poller.store.load().body.to_vec()));
     assert_eq!(m.must("wechat_exporter_apps", &[]), 0.0);
 }

@@ -40,7 +40,7 @@ fn assert_same(got: &[String], want: &[String], what: &str) {
 }
 
 fn metrics_of(p: &Poller) -> Exposition {
-    Exposition::parse(&String::from_utf8_lossy(&p.store.load().body))
+    Exposition::parse(&String::from_utf8_lossy(&p.store.load().body.to_vec()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
