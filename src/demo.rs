@@ -58,5 +58,6 @@ pub fn config_for(url: &str) -> Config {
                 Secret::new(simulator::DEMO_OFFICIAL_ACCOUNT_SECRET),
             ),
         ],
+        allow_no_apps: false,
     }
 }

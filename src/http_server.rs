@@ -40,19 +40,44 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
+    // process_* is read at each scrape (CPU and memory move between polls)
+    // and sent after the snapshot's bytes, uncopied; with gzip as a second
+    // gzip member (RFC 1952 2.2), which Prometheus' Go reader decodes.
+    let mut process = Vec::new();
+    st.poller.metrics.render_process_into(&mut process);
+    let body = |first: bytes::Bytes, second: Vec<u8>| {
+        if second.is_empty() {
+            return first.into_response();
+        }
+        let parts = [first, bytes::Bytes::from(second)]
+            .map(Ok::<_, std::convert::Infallible>);
+        axum::body::Body::from_stream(futures::stream::iter(parts)).into_response()
+    };
     let mut resp = if wants_gzip && !snap.gzip.is_empty() {
-        let mut r = snap.gzip.clone().into_response();
+        let mut r = body(snap.gzip.clone(), gzip_member(&process));
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        snap.body.clone().into_response()
+        body(snap.body.clone(), process)
     };
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     resp.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     resp
+}
+
+/// `bytes` as one gzip member (empty in, empty out).
+fn gzip_member(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
 }
 
 /// True if an Accept-Encoding value accepts gzip (and does not refuse it with q=0).

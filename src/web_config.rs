@@ -200,13 +200,13 @@ impl WebConfig {
     /// Parses and validates YAML text; `base_dir` anchors relative paths.
     pub fn from_yaml(s: &str, base_dir: &Path) -> Result<WebConfig, WebConfigError> {
         // An empty file (or one with only comments) is valid and means
-        // "no TLS, no auth"; serde_yaml would reject it as a struct.
-        let value: serde_yaml::Value =
-            serde_yaml::from_str(s).map_err(|e| WebConfigError::Parse(e.to_string()))?;
+        // "no TLS, no auth"; serde_yaml_ng would reject it as a struct.
+        let value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(s).map_err(|e| WebConfigError::Parse(e.to_string()))?;
         let raw: RawConfig = if value.is_null() {
             RawConfig::default()
         } else {
-            serde_yaml::from_value(value).map_err(|e| WebConfigError::Parse(e.to_string()))?
+            serde_yaml_ng::from_value(value).map_err(|e| WebConfigError::Parse(e.to_string()))?
         };
 
         let mut files = Vec::new();

@@ -136,6 +136,7 @@ impl Harness {
                 ..PollSettings::default()
             },
             apps,
+            ..Config::default()
         };
         let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
         Harness {

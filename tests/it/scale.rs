@@ -70,6 +70,7 @@ async fn setup(
             ..poll
         },
         apps,
+        ..Config::default()
     };
     let poller = Poller::new(&config, clock, Arc::new(SelfMetrics::new()));
     Setup {
