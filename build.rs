@@ -46,15 +46,17 @@ fn main() {
     set("WECHAT_EXPORTER_BUILD_DATE", || {
         // Reproducible builds pin the date through SOURCE_DATE_EPOCH.
         match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(epoch) => run("date", &["-u", "-d", &format!("@{epoch}"), "+%Y%m%d-%H:%M:%S"]),
+            Ok(epoch) => run(
+                "date",
+                &["-u", "-d", &format!("@{epoch}"), "+%Y%m%d-%H:%M:%S"],
+            ),
             Err(_) => run("date", &["-u", "+%Y%m%d-%H:%M:%S"]),
         }
     });
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     set("WECHAT_EXPORTER_RUSTC", || {
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        run(&rustc, &["--version"])
-            .and_then(|v| v.split_whitespace().nth(1).map(str::to_string))
+        run(&rustc, &["--version"]).and_then(|v| v.split_whitespace().nth(1).map(str::to_string))
     });
     set("WECHAT_EXPORTER_TARGET", || std::env::var("TARGET").ok());
 }

@@ -81,6 +81,7 @@ async fn main() {
             ..PollSettings::default()
         },
         apps,
+        ..Config::default()
     };
     let poller = Poller::new(&config, clock.clone(), Arc::new(SelfMetrics::new()));
     // Day 0 fills everything (history included): not steady state.

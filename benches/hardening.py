@@ -116,6 +116,9 @@ def main():
     ap.add_argument("--apps", type=int, default=300)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--skip-kill-loop", action="store_true")
+    ap.add_argument("--only-kill-loop", action="store_true")
+    ap.add_argument("--kill-max-ms", type=int, default=300,
+                    help="SIGKILL at a random 0..this many ms after SIGTERM")
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
     tmp = tempfile.mkdtemp(prefix="hardening-")
@@ -164,13 +167,16 @@ def main():
                 wait_port(port, 60)
                 time.sleep(0.2)
                 exp.send_signal(signal.SIGTERM)
-                time.sleep(random.uniform(0, 0.3))
+                time.sleep(random.uniform(0, a.kill_max_ms / 1000))
                 if exp.poll() is None:
                     exp.send_signal(signal.SIGKILL)
                 exp.wait(60)
                 if not readable(state):
                     bad += 1
-            print(f"kill-loop      {bad} of {a.runs} runs left state.json unreadable")
+            print(f"kill-loop      {bad} of {a.runs} runs left state.json unreadable"
+                  f" (SIGKILL 0-{a.kill_max_ms} ms after SIGTERM)")
+        if a.only_kill_loop:
+            return 0
 
         # Shutdown while WeChat answers in 20 s.
         req = urllib.request.Request(f"{sim_url}/simulator/faults", method="POST",
@@ -208,7 +214,8 @@ def main():
             r = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "--config.check",
                                 "--config.file", p], capture_output=True, text=True,
                                preexec_fn=pre, timeout=600)
-            lines = r.stderr.strip().splitlines()
+            lines = [l for l in r.stderr.strip().splitlines()
+                     if not l.startswith("Command exited")]
             rss_kb = int(lines[-1]) if lines and lines[-1].isdigit() else -1
             return r.returncode, time.time() - t0, rss_kb, r.stdout + "\n".join(lines[:-1])
 

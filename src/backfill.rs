@@ -596,7 +596,7 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
     let mut progress_file = open_progress(&progress, &fp)?;
 
     let metrics = Arc::new(SelfMetrics::new());
-    let http = http_client(config.wechat.timeout);
+    let http = http_client(&config.wechat);
     let interval = std::time::Duration::from_secs_f64(1.0 / opts.rate);
     let mut next_call = tokio::time::Instant::now();
     let mut stop: Option<String> = None;

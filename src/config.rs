@@ -428,9 +428,11 @@ impl Config {
                 ))
             }
         }
+        let url = url.clone();
         w.proxy_password = match (&w.proxy_username, &w.proxy_password_file) {
-            (Some(_), Some(file)) => read_secret_file(file)
-                .map_err(|r| invalid("wechat.proxy_password_file", &r))?,
+            (Some(_), Some(file)) => {
+                read_secret_file(file).map_err(|r| invalid("wechat.proxy_password_file", &r))?
+            }
             (None, None) => Secret::default(),
             (Some(_), None) => {
                 return Err(invalid(
@@ -445,6 +447,9 @@ impl Config {
                 ))
             }
         };
+        // What the HTTP client will build: a failure here, not at the first call.
+        crate::wechat::client::proxy(&url, w)
+            .map_err(|_| invalid("wechat.proxy_url", "is not a usable proxy URL"))?;
         Ok(())
     }
 }
@@ -488,7 +493,13 @@ pub fn yaml_depth(text: &str) -> usize {
                     }
                 }
                 None => match c {
-                    '"' | '\'' if prev == ' ' || prev == '[' || prev == '{' || prev == ',' || prev == ':' => {
+                    '"' | '\''
+                        if prev == ' '
+                            || prev == '['
+                            || prev == '{'
+                            || prev == ','
+                            || prev == ':' =>
+                    {
                         quote = Some(c)
                     }
                     '#' if prev == ' ' => break,
@@ -622,5 +633,91 @@ mod tests {
         assert!(e.contains("typo"), "{e}");
         let e = load("poll:\n  interval: soon\n").unwrap_err().to_string();
         assert!(e.contains("interval"), "{e}");
+    }
+
+    const APP: &str = "apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n";
+
+    #[test]
+    fn absurd_values_are_refused_naming_the_field() {
+        for (yaml, field) in [
+            (
+                "poll:\n  concurrency: 18446744073709551615\n",
+                "poll.concurrency",
+            ),
+            ("poll:\n  interval: 1000000000y\n", "poll.interval"),
+            ("poll:\n  jitter: 100000000y\n", "poll.jitter"),
+            ("poll:\n  interval: 5m\n  jitter: 5m\n", "poll.jitter"),
+            (
+                "poll:\n  max_calls_per_minute: 4294967295\n",
+                "poll.max_calls_per_minute",
+            ),
+            ("wechat:\n  timeout: 100000h\n", "wechat.timeout"),
+            (
+                "wechat:\n  retry_delay: 1000000000y\n",
+                "wechat.retry_delay",
+            ),
+        ] {
+            let e = load(&format!("{yaml}{APP}")).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{field}`")), "{e} should name {field}");
+        }
+        // The largest accepted values still load.
+        load(&format!(
+            "poll:\n  interval: 24h\n  jitter: 1h\n  concurrency: 1024\n  max_calls_per_minute: 60000\nwechat:\n  timeout: 5m\n{APP}"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn no_apps_is_refused_unless_asked_for() {
+        for yaml in [
+            "",
+            "\n# just a comment\n",
+            "apps: []\n",
+            "poll:\n  interval: 5m\n",
+            "~\n",
+        ] {
+            let e = load(yaml).unwrap_err().to_string();
+            assert!(
+                e.contains("`apps`") && e.contains("allow_no_apps"),
+                "{yaml:?}: {e}"
+            );
+        }
+        let cfg = load("allow_no_apps: true\n").unwrap();
+        assert!(cfg.apps.is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        for yaml in [
+            "[".repeat(100_000),
+            "{a: ".repeat(100_000),
+            format!("{}x", "- ".repeat(100_000)),
+            (0..40)
+                .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect(),
+        ] {
+            let e = load(&yaml).unwrap_err().to_string();
+            assert!(e.contains("nested"), "{e}");
+        }
+        assert!(yaml_depth(APP) <= 4, "{}", yaml_depth(APP));
+        // Brackets in quotes and comments are not nesting.
+        assert_eq!(yaml_depth("a: \"[[[[\"  # {{{{\n"), 1);
+    }
+
+    #[test]
+    fn parse_errors_never_quote_the_input() {
+        for text in [
+            "f00dfacecafe0123456789abcdef0123\n",
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+            "f00dfacecafe0123456789abcdef0123: 1\n",
+            "poll:\n  interval: f00dfacecafe0123456789abcdef0123\n",
+            "apps:\n  - name: a\n    type: f00dfacecafe0123456789abcdef0123\n",
+        ] {
+            let e = load(text).unwrap_err().to_string();
+            assert!(!e.contains("f00dface") && !e.contains("MIIEvQ"), "{e}");
+        }
+        // Names of the schema still appear, with the line.
+        let e = load("poll:\n  intervall: 5m\n").unwrap_err().to_string();
+        assert!(e.contains("`intervall`") && e.contains("line 2"), "{e}");
     }
 }

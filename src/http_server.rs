@@ -49,8 +49,7 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         if second.is_empty() {
             return first.into_response();
         }
-        let parts = [first, bytes::Bytes::from(second)]
-            .map(Ok::<_, std::convert::Infallible>);
+        let parts = [first, bytes::Bytes::from(second)].map(Ok::<_, std::convert::Infallible>);
         axum::body::Body::from_stream(futures::stream::iter(parts)).into_response()
     };
     let mut resp = if wants_gzip && !snap.gzip.is_empty() {

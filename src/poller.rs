@@ -158,7 +158,7 @@ impl Poller {
         extra_labels: Vec<(String, String)>,
     ) -> Arc<Self> {
         let wait_counter = metrics.rate_limit_wait.clone();
-        let http = http_client(config.wechat.timeout);
+        let http = http_client(&config.wechat);
         let p = Arc::new(Self {
             clock,
             settings: ArcSwap::from_pointee((config.poll.clone(), config.wechat.clone())),
@@ -222,8 +222,7 @@ impl Poller {
         self.limiter
             .set_per_minute(config.poll.max_calls_per_minute);
         if wechat_changed {
-            self.http
-                .store(Arc::new(http_client(config.wechat.timeout)));
+            self.http.store(Arc::new(http_client(&config.wechat)));
         }
         let old = self.apps.load_full();
         let mut next = Vec::with_capacity(config.apps.len());

@@ -173,11 +173,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     // holds everything the poller got.
     let (save_stop_tx, save_stop_rx) = tokio::sync::watch::channel(false);
     let saver = storage.clone().map(|s| {
-        tokio::spawn(s.save_periodically(
-            poller.clone(),
-            crate::storage::SAVE_EVERY,
-            save_stop_rx,
-        ))
+        tokio::spawn(s.save_periodically(poller.clone(), crate::storage::SAVE_EVERY, save_stop_rx))
     });
 
     let app = http_server::router(http_server::AppState {
@@ -210,7 +206,10 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     if let Some(saver) = saver {
         // Bounded: a hung disk must not outlast the orchestrator's grace
         // period (the previous file stays whole: saves are atomic).
-        if tokio::time::timeout(FINAL_SAVE_BUDGET, saver).await.is_err() {
+        if tokio::time::timeout(FINAL_SAVE_BUDGET, saver)
+            .await
+            .is_err()
+        {
             error!(
                 budget = %humantime::format_duration(FINAL_SAVE_BUDGET),
                 "final save of the state file did not finish in time; the previous file is kept"

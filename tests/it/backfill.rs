@@ -2,9 +2,8 @@
 //! Prometheus, resuming after an interruption, range validation, and the
 //! head-block margin. Never talks to anything but 127.0.0.1.
 
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::common::*;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
 use wechat_exporter::backfill::{self, BackfillError, Options, RawArgs};
 use wechat_exporter::clock::Clock;

@@ -3,7 +3,6 @@
 //! legacy token unless chosen; file tokens), and Beijing date windows that
 //! do not depend on the process time zone.
 
-
 use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +43,10 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn client(&self, appid: &str, secret: &str, source: TokenSourceConfig) -> AppClient {
-        let http = http_client(Duration::from_millis(700));
+        let http = http_client(&wechat_exporter::config::WechatSettings {
+            timeout: Duration::from_millis(700),
+            ..Default::default()
+        });
         let tokens = Arc::new(TokenProvider::new(
             "app",
             appid,

@@ -2,7 +2,6 @@
 //! small parser of the text exposition format, log capture, and the
 //! exporter binary as a child process.
 
-
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,6 @@
 //! compose, Kubernetes, systemd) against this build's binary, so that
 //! `cargo test` covers the deployment files with the real tools.
 
-
 #[test]
 fn deployment_files_pass_their_checks() {
     if crate::common::tool("promtool").is_none() || crate::common::tool("amtool").is_none() {

@@ -2,9 +2,8 @@
 //! published value equals what the simulator served, for the right Beijing
 //! windows, over 30 simulated days; no call is spent twice.
 
-
-use chrono::{Datelike, Duration, NaiveDate};
 use crate::common::*;
+use chrono::{Datelike, Duration, NaiveDate};
 use wechat_exporter::dates::{beijing_midnight, DateRange, Period};
 use wechat_exporter::wechat::api::Api;
 

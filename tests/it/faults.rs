@@ -6,9 +6,8 @@
 //! counted, a log line gives advice, and the exporter recovers by itself
 //! once the fault clears (after the backoff or pause it chose).
 
-
-use chrono::{DateTime, Duration, Utc};
 use crate::common::*;
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::error::ErrorClass;

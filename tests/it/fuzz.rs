@@ -4,7 +4,6 @@
 //! with random nodes replaced; `Config::from_yaml` gets arbitrary strings
 //! and mutated valid YAML. Cases and time are printed.
 
-
 use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestRunner};

@@ -7,7 +7,6 @@
 //!
 //! `WECHAT_EXPORTER_LOAD_SECONDS` shortens the load phase for local runs.
 
-
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,16 +3,18 @@
 
 #![allow(dead_code)]
 
-mod common;
 mod backfill;
 mod binary;
 mod client;
+mod common;
 mod deploy;
 mod exporter;
 mod faults;
 mod fuzz;
+mod hardening;
 mod load;
 mod prometheus;
+mod proxy;
 mod reload;
 mod scale;
 mod secrets;
@@ -20,4 +22,5 @@ mod seeds;
 mod shards;
 mod simulator;
 mod state;
+mod version;
 mod web_server;

@@ -1,7 +1,6 @@
 //! A real Prometheus scrapes the exporter (the binary, configured from a
 //! file, polling a simulator) and answers PromQL with the simulator's values.
 
-
 use crate::common::*;
 use std::process::{Command, Stdio};
 use wechat_exporter::dates::{latest_day, DateRange, Period};

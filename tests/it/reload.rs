@@ -5,7 +5,6 @@
 //! old one keeps running; `wechat_exporter_config_last_reload_successful`
 //! and `..._success_timestamp_seconds` say how it went.
 
-
 use crate::common::*;
 use std::time::Duration;
 use wechat_exporter::simulator::{SimApp, SimConfig, Simulator};

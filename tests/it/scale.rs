@@ -3,7 +3,6 @@
 //! call limit on real time, `/metrics` served from one rendering with its
 //! gzip copy, and the cardinality switches (`exclude_apis`, `page_limit`).
 
-
 use crate::common::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;

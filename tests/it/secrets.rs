@@ -5,9 +5,8 @@
 //! targets, trace level), error, `/metrics`, landing page, `Debug` of the
 //! config or state, or the binary's `--config.check` output and debug logs.
 
-
-use chrono::Duration;
 use crate::common::*;
+use chrono::Duration;
 use std::sync::OnceLock;
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::http_server;

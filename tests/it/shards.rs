@@ -3,9 +3,8 @@
 //! `run::new_poller`), each polling the simulator. Together the shards must
 //! publish every app exactly once, and label their own gauges.
 
-
-use clap::Parser;
 use crate::common::*;
+use clap::Parser;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;

@@ -4,7 +4,6 @@
 //! done at shutdown; a corrupt, foreign or other-appid state file is
 //! reported and ignored, never fatal (library and binary).
 
-
 use crate::common::*;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
