@@ -7,6 +7,8 @@ Runs BINARY (an old and a new wechat-exporter, e.g. one built from an older
 commit in its own worktree) against its own simulator on loopback and prints
 one line per finding:
 
+  clean-stop     clean stops (demo, fresh --storage.path) that logged
+                 "cannot save state" (two writers racing on one temporary file)
   kill-loop      state files left unreadable after SIGTERM + SIGKILL at a
                  random 0-300 ms, RUNS times, APPS apps
   state-mode     the mode of state.json
@@ -155,6 +157,21 @@ def main():
         print(f"setup          {a.apps} apps ready in {ready:.1f}s; state.json {size / 1e6:.1f} MB")
         print(f"state-mode     {mode}")
         seed = open(state, "rb").read()
+
+        spurious = 0
+        for i in range(20):
+            port = free_port()
+            log = os.path.join(tmp, "clean-stop.log")
+            with open(log, "w") as f:
+                exp = spawn(["--demo", f"--web.listen-address=127.0.0.1:{port}",
+                             f"--storage.path={tmp}/clean-{i}"], stderr=f)
+                wait_port(port, 30)
+                time.sleep(1.0)
+                exp.send_signal(signal.SIGTERM)
+                exp.wait(60)
+            if "cannot save state" in open(log).read():
+                spurious += 1
+        print(f"clean-stop     {spurious} of 20 clean stops logged 'cannot save state'")
 
         if not a.skip_kill_loop:
             bad = 0
