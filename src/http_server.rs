@@ -40,7 +40,7 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    // process_* is read at each scrape (CPU and memory move between polls)
+    // process_* is read at scrape time (CPU and memory move between polls)
     // and sent after the snapshot's bytes, uncopied; with gzip as a second
     // gzip member (RFC 1952 2.2), which Prometheus' Go reader decodes.
     let mut process = Vec::new();

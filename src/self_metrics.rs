@@ -56,6 +56,10 @@ pub struct SelfMetrics {
     /// `process_*` (Linux): read from procfs at each scrape, not per poll.
     process: Registry,
     process_enabled: AtomicBool,
+    /// The last `process_*` text and when it was read: a flood of scrapes
+    /// (256 connections in the load test) reads procfs once a second, not
+    /// once per request.
+    process_cache: std::sync::Mutex<Option<(std::time::Instant, Vec<u8>)>>,
 }
 
 impl SelfMetrics {
@@ -194,6 +198,7 @@ impl SelfMetrics {
             state_last_save_timestamp,
             process,
             process_enabled: AtomicBool::new(true),
+            process_cache: std::sync::Mutex::new(None),
         }
     }
 
@@ -226,14 +231,24 @@ impl SelfMetrics {
         self.process_enabled.store(enabled, Ordering::Relaxed);
     }
 
-    /// Appends `process_*` as of now, for a scrape. Empty when disabled or
-    /// not on Linux. A few procfs reads: cheap enough for every scrape.
+    /// Appends `process_*` as of this scrape (read at most once a second).
+    /// Empty when disabled or not on Linux.
     pub fn render_process_into(&self, out: &mut Vec<u8>) {
         if !self.process_enabled.load(Ordering::Relaxed) {
             return;
         }
-        let families = self.process.gather();
-        let _ = prometheus::TextEncoder::new().encode(&families, out);
+        let mut cache = self.process_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = cache
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < std::time::Duration::from_secs(1));
+        if !fresh {
+            let mut text = Vec::new();
+            let _ = prometheus::TextEncoder::new().encode(&self.process.gather(), &mut text);
+            *cache = Some((std::time::Instant::now(), text));
+        }
+        if let Some((_, text)) = cache.as_ref() {
+            out.extend_from_slice(text);
+        }
     }
 
     /// Records the outcome of a config (re)load.

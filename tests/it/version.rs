@@ -1,7 +1,7 @@
 //! Build facts and process metrics, through the binary: `--version` names
 //! version, revision, branch, build date, rustc and target (Prometheus'
 //! layout), `wechat_exporter_build_info` carries the same values as labels,
-//! `/metrics` has the standard `process_*` series (read at each scrape, in
+//! `/metrics` has the standard `process_*` series (read at scrape time, in
 //! plain and gzip answers), and `--web.disable-exporter-metrics` drops them.
 
 use crate::common::*;
