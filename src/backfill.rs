@@ -694,7 +694,7 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
     let mut progress_file = open_progress(&progress, &fp)?;
 
     let metrics = Arc::new(SelfMetrics::new());
-    let http = http_client(config.wechat.timeout);
+    let http = http_client(&config.wechat);
     // --rate paces every WeChat call (retries and token calls too) through
     // the poller's limiter, not poll.max_calls_per_minute.
     let limiter = Arc::new(RateLimiter::spaced(Some(

@@ -11,6 +11,7 @@ pub const DEFAULT_PORT: u16 = 10240;
 #[command(
     name = "wechat-exporter",
     version,
+    long_version = crate::self_metrics::build::long_version(),
     about = "Prometheus exporter for WeChat Mini Program and Official Account analytics.\n\nWith no --config.file it runs a built-in simulator of the WeChat API with two demo apps (same as --demo).",
     args_conflicts_with_subcommands = true
 )]
@@ -47,6 +48,10 @@ pub struct RunFlags {
     /// Path to an exporter-toolkit web configuration file (TLS, basic auth).
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<PathBuf>,
+    /// Leave the exporter's process metrics (process_*) out of /metrics, as
+    /// node_exporter's flag of the same name does.
+    #[arg(long = "web.disable-exporter-metrics")]
+    pub disable_exporter_metrics: bool,
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,

@@ -76,13 +76,28 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
+    // process_* is read at scrape time (CPU and memory move between polls)
+    // and sent after the snapshot's bytes, which are not copied; with gzip
+    // as one more piece of the same member (`Snapshot::gzip_with`).
+    let mut process = Vec::new();
+    st.poller.metrics.render_process_into(&mut process);
     let mut resp = if wants_gzip && !snap.gzip.is_empty() {
-        let mut r = Response::new(Body::new(SegmentsBody::new(snap.gzip.clone(), permit)));
+        let (segments, extra) = snap.gzip_with(&process);
+        let mut r = Response::new(Body::new(SegmentsBody::new(segments, extra, permit)));
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        Response::new(Body::new(SegmentsBody::new(snap.body.clone(), permit)))
+        let extra = if process.is_empty() {
+            Vec::new()
+        } else {
+            vec![Bytes::from(process)]
+        };
+        Response::new(Body::new(SegmentsBody::new(
+            snap.body.clone(),
+            extra,
+            permit,
+        )))
     };
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
@@ -99,18 +114,26 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
 /// With `--web.max-requests`, it also holds the scrape's slot until it has
 /// been handed over in full or dropped, as node_exporter's limit covers the
 /// time its handler writes.
+///
+/// `extra` follows the segments: what a scrape adds (`process_*`).
 struct SegmentsBody {
     segments: Segments,
+    extra: Vec<Bytes>,
     next: usize,
     left: u64,
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl SegmentsBody {
-    fn new(segments: Segments, slot: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
-        let left = segments.len() as u64;
+    fn new(
+        segments: Segments,
+        extra: Vec<Bytes>,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Self {
+        let left = (segments.len() + extra.iter().map(Bytes::len).sum::<usize>()) as u64;
         Self {
             segments,
+            extra,
             next: 0,
             left,
             _slot: slot,
@@ -126,7 +149,12 @@ impl hyper::body::Body for SegmentsBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let Some(part) = self.segments.parts().get(self.next).cloned() else {
+        let n = self.segments.parts().len();
+        let part = if self.next < n {
+            self.segments.parts()[self.next].clone()
+        } else if let Some(p) = self.extra.get(self.next - n) {
+            p.clone()
+        } else {
             return Poll::Ready(None);
         };
         self.next += 1;

@@ -290,7 +290,7 @@ impl Platform {
             config.resolved_secret.clone(),
             config.source(),
             &wechat.api_url,
-            crate::wechat::client::http_client(wechat.timeout),
+            crate::wechat::client::http_client(wechat),
             clock.clone(),
             metrics,
             None,

@@ -92,7 +92,7 @@ impl Poller {
         extra_labels: Vec<(String, String)>,
     ) -> Arc<Self> {
         let wait_counter = metrics.rate_limit_wait.clone();
-        let http = http_client(config.wechat.timeout);
+        let http = http_client(&config.wechat);
         let p = Arc::new(Self {
             clock,
             settings: ArcSwap::from_pointee((config.poll.clone(), config.wechat.clone())),
@@ -162,8 +162,7 @@ impl Poller {
         self.limiter
             .set_per_minute(config.poll.max_calls_per_minute);
         if wechat_changed {
-            self.http
-                .store(Arc::new(http_client(config.wechat.timeout)));
+            self.http.store(Arc::new(http_client(&config.wechat)));
         }
         self.last_config.store(Arc::new(config.clone()));
         let discovered = self.discovered.load_full();
@@ -229,16 +228,35 @@ impl Poller {
         self.awaiting_discovery.store(false, Ordering::Relaxed);
     }
 
-    /// Runs rounds every `poll.interval` until `shutdown` fires. A round
-    /// that outlasts the interval makes the next tick be skipped, not queued.
+    /// Runs rounds every `poll.interval` until `shutdown` fires, which also
+    /// cancels a running round. A round that outlasts the interval makes the
+    /// next tick be skipped, not queued.
     pub async fn run(
         self: Arc<Self>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
         wake: Arc<tokio::sync::Notify>,
     ) {
         loop {
+            if *shutdown.borrow() {
+                return;
+            }
             let started = std::time::Instant::now();
-            self.poll_once().await;
+            // Shutdown drops the round at its next await (a WeChat call, a
+            // jitter sleep, a rate-limiter wait): what finished is kept, the
+            // rest is asked for after the restart, and the state file is
+            // saved within the stop budget instead of after the round.
+            tokio::select! {
+                _ = self.poll_once() => {}
+                // A dropped sender means no stop will ever come.
+                _ = async {
+                    if shutdown.wait_for(|stop| *stop).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                } => {
+                    debug!("poll round cancelled by shutdown");
+                    return;
+                }
+            }
             let interval = self.settings.load().0.interval;
             let elapsed = started.elapsed();
             if elapsed > interval {

@@ -5,6 +5,40 @@
 //! takes an explicit `expose()`, which is easy to audit with grep.
 
 use serde::{Deserialize, Deserializer};
+use std::io::Read;
+use std::path::Path;
+
+/// The largest secret file read (AppSecrets are 32 characters, a proxy
+/// password a few dozen): `/dev/zero` or a log file named by mistake is
+/// refused after this many bytes instead of filling memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads at most `limit` bytes of `path` as UTF-8; a longer file is an error
+/// that names the limit, never the content. Files named in configs are read
+/// through here so that no path (a device, a huge file) can exhaust memory.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<String, String> {
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    if buf.len() as u64 > limit {
+        return Err(format!("larger than the limit of {limit} bytes"));
+    }
+    String::from_utf8(buf).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// A secret from a file: bounded, trimmed, not empty. Errors name the path
+/// and never the content.
+pub fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    let text = read_bounded(path, MAX_SECRET_FILE_BYTES)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(Secret::new(s))
+}
 
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
@@ -101,6 +135,21 @@ mod tests {
     fn debug_hides_value() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_files_are_bounded_and_never_echoed() {
+        let e = read_secret_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.contains("limit"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        std::fs::write(&p, "  hunter2\n").unwrap();
+        assert_eq!(read_secret_file(&p).unwrap().expose(), "hunter2");
+        std::fs::write(&p, [0xffu8, 0xfe, b'h']).unwrap();
+        let e = read_secret_file(&p).unwrap_err();
+        assert!(e.contains("UTF-8"), "{e}");
+        std::fs::write(&p, " \n").unwrap();
+        assert!(read_secret_file(&p).unwrap_err().contains("empty"));
     }
 
     #[test]

@@ -7,6 +7,36 @@
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Build facts from build.rs (or the environment of the build); "unknown"
+/// when neither knew, e.g. a tarball built without git.
+pub mod build {
+    macro_rules! fact {
+        ($name:literal) => {
+            match option_env!($name) {
+                Some(v) => v,
+                None => "unknown",
+            }
+        };
+    }
+    pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+    pub const REVISION: &str = fact!("WECHAT_EXPORTER_REVISION");
+    pub const BRANCH: &str = fact!("WECHAT_EXPORTER_BRANCH");
+    pub const BUILD_DATE: &str = fact!("WECHAT_EXPORTER_BUILD_DATE");
+    pub const RUSTC: &str = fact!("WECHAT_EXPORTER_RUSTC");
+    pub const TARGET: &str = fact!("WECHAT_EXPORTER_TARGET");
+
+    /// `--version`, shaped like Prometheus' version output.
+    pub fn long_version() -> &'static str {
+        static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        TEXT.get_or_init(|| {
+            format!(
+                "{VERSION} (branch: {BRANCH}, revision: {REVISION})\n  build date:    {BUILD_DATE}\n  rustc version: {RUSTC}\n  platform:      {TARGET}"
+            )
+        })
+    }
+}
 
 pub struct SelfMetrics {
     registry: Registry,
@@ -22,6 +52,16 @@ pub struct SelfMetrics {
     /// Time WeChat calls spent waiting for `poll.max_calls_per_minute`.
     pub rate_limit_wait: prometheus::Counter,
     pub reload_timestamp: prometheus::Gauge,
+    pub state_save_failures: IntCounter,
+    pub state_last_save_successful: prometheus::IntGauge,
+    pub state_last_save_timestamp: prometheus::Gauge,
+    /// `process_*` (Linux): read from procfs at each scrape, not per poll.
+    process: Registry,
+    process_enabled: AtomicBool,
+    /// The last `process_*` text and when it was read: a flood of scrapes
+    /// (256 connections in the load test) reads procfs once a second, not
+    /// once per request.
+    process_cache: std::sync::Mutex<Option<(std::time::Instant, Vec<u8>)>>,
 }
 
 impl SelfMetrics {
@@ -96,15 +136,41 @@ impl SelfMetrics {
                 "wechat_exporter_build_info",
                 "Version of wechat-exporter; always 1.",
             ),
-            &["version", "revision"],
+            &[
+                "version",
+                "revision",
+                "branch",
+                "build_date",
+                "rustc_version",
+                "target",
+            ],
         )
         .expect("valid metric definition");
         build_info
             .with_label_values(&[
-                env!("CARGO_PKG_VERSION"),
-                option_env!("WECHAT_EXPORTER_REVISION").unwrap_or("unknown"),
+                build::VERSION,
+                build::REVISION,
+                build::BRANCH,
+                build::BUILD_DATE,
+                build::RUSTC,
+                build::TARGET,
             ])
             .set(1);
+        let state_save_failures = IntCounter::new(
+            "wechat_exporter_state_save_failures_total",
+            "Saves of the --storage.path state file that failed (see the log for why).",
+        )
+        .expect("valid metric definition");
+        let state_last_save_successful = prometheus::IntGauge::new(
+            "wechat_exporter_state_last_save_successful",
+            "1 if the last save of the state file succeeded, 0 if it failed.",
+        )
+        .expect("valid metric definition");
+        let state_last_save_timestamp = prometheus::Gauge::new(
+            "wechat_exporter_state_last_save_success_timestamp_seconds",
+            "When the state file was last saved successfully.",
+        )
+        .expect("valid metric definition");
         for c in [
             Box::new(api_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(api_errors.clone()),
@@ -120,6 +186,13 @@ impl SelfMetrics {
         ] {
             registry.register(c).expect("metric names are unique");
         }
+        let process = Registry::new();
+        #[cfg(target_os = "linux")]
+        {
+            let _ = process.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ));
+        }
         Self {
             registry,
             api_requests,
@@ -132,6 +205,61 @@ impl SelfMetrics {
             reload_successful,
             reload_timestamp,
             rate_limit_wait,
+            state_save_failures,
+            state_last_save_successful,
+            state_last_save_timestamp,
+            process,
+            process_enabled: AtomicBool::new(true),
+            process_cache: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Registers the state-file series; only with `--storage.path`, so that
+    /// an exporter without a state file does not report saves it never tries.
+    pub fn enable_state_metrics(&self) {
+        for c in [
+            Box::new(self.state_save_failures.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(self.state_last_save_successful.clone()),
+            Box::new(self.state_last_save_timestamp.clone()),
+        ] {
+            // Registering twice (a second call) is harmless.
+            let _ = self.registry.register(c);
+        }
+    }
+
+    /// Records the outcome of a save of the state file.
+    pub fn state_saved(&self, ok: bool) {
+        self.state_last_save_successful.set(ok as i64);
+        if ok {
+            self.state_last_save_timestamp
+                .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+        } else {
+            self.state_save_failures.inc();
+        }
+    }
+
+    /// `--web.disable-exporter-metrics`: leaves `process_*` out.
+    pub fn set_process_metrics(&self, enabled: bool) {
+        self.process_enabled.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Appends `process_*` as of this scrape (read at most once a second).
+    /// Empty when disabled or not on Linux.
+    pub fn render_process_into(&self, out: &mut Vec<u8>) {
+        if !self.process_enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut cache = self.process_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = cache
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < std::time::Duration::from_secs(1));
+        if !fresh {
+            let mut text = Vec::new();
+            let _ = prometheus::TextEncoder::new().encode(&self.process.gather(), &mut text);
+            *cache = Some((std::time::Instant::now(), text));
+        }
+        if let Some((_, text)) = cache.as_ref() {
+            out.extend_from_slice(text);
         }
     }
 

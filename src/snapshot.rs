@@ -115,6 +115,10 @@ pub struct Snapshot {
     pub body: Segments,
     /// `body` gzipped (one member, built from cached pieces).
     pub gzip: Segments,
+    /// `gzip` without its trailer, and the CRC-32 and length of `body`, so
+    /// that a scrape can append to the member (`gzip_with`).
+    gzip_open: Segments,
+    gzip_sum: (u32, u64),
     pub apps: Vec<AppStatus>,
     pub ready: bool,
     pub built_at: Option<DateTime<Utc>>,
@@ -172,9 +176,9 @@ impl Piece {
 /// gzip header: deflate, no name, no mtime, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
-/// The gzip member of `pieces`: header, the pieces, an empty final block,
-/// CRC-32 and length of the body.
-fn gzip_member(pieces: Vec<Piece>) -> Vec<Bytes> {
+/// The open gzip member of `pieces`: header and pieces, with the CRC-32
+/// and length of the body they hold; `gzip_tail` closes it.
+fn gzip_open(pieces: Vec<Piece>) -> (Vec<Bytes>, u32, u64) {
     let mut crc = crc32fast::Hasher::new();
     let mut len: u64 = 0;
     let mut out = Vec::with_capacity(pieces.len() + 2);
@@ -184,12 +188,35 @@ fn gzip_member(pieces: Vec<Piece>) -> Vec<Bytes> {
         len += p.len as u64;
         out.push(p.deflate);
     }
-    // `03 00`: a final, empty block with fixed Huffman codes.
+    (out, crc.finalize(), len)
+}
+
+/// `03 00` (a final, empty block with fixed Huffman codes), then the
+/// CRC-32 and length of the body.
+fn gzip_tail(crc: u32, len: u64) -> Bytes {
     let mut tail = vec![0x03, 0x00];
-    tail.extend_from_slice(&crc.finalize().to_le_bytes());
+    tail.extend_from_slice(&crc.to_le_bytes());
     tail.extend_from_slice(&(len as u32).to_le_bytes());
-    out.push(Bytes::from(tail));
-    out
+    Bytes::from(tail)
+}
+
+impl Snapshot {
+    /// The gzip body with `extra` (the `process_*` lines read at scrape
+    /// time) appended inside the same member: the snapshot's cached pieces
+    /// unchanged, one more piece and a new trailer. One member, because
+    /// some clients (curl 7.x) decode only the first.
+    pub fn gzip_with(&self, extra: &[u8]) -> (Segments, Vec<Bytes>) {
+        if extra.is_empty() {
+            return (self.gzip.clone(), Vec::new());
+        }
+        let piece = Piece::of(&[Bytes::copy_from_slice(extra)]);
+        let (crc, len) = self.gzip_sum;
+        let mut sum = crc32fast::Hasher::new_with_initial_len(crc, len);
+        sum.combine(&piece.crc);
+        let len = len + piece.len as u64;
+        let tail = gzip_tail(sum.finalize(), len);
+        (self.gzip_open.clone(), vec![piece.deflate, tail])
+    }
 }
 
 #[derive(PartialEq)]
@@ -419,9 +446,13 @@ pub fn build(
     gz.push(Piece::of(std::slice::from_ref(&tail)));
     body.push(tail);
 
+    let (open, crc, len) = gzip_open(gz);
+    let closed: Vec<Bytes> = open.iter().cloned().chain([gzip_tail(crc, len)]).collect();
     Snapshot {
         body: Segments::new(body),
-        gzip: Segments::new(gzip_member(gz)),
+        gzip: Segments::new(closed),
+        gzip_open: Segments::new(open),
+        gzip_sum: (crc, len),
         apps: statuses,
         ready,
         built_at: Some(Utc::now()),

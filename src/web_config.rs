@@ -68,7 +68,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> WebConfigError {
 /// serde_yaml quotes the offending scalar in type errors ("invalid type:
 /// string \"-----BEGIN PRIVATE KEY----- MIIE…\""); keep its kind, the
 /// expectation and the location, drop the value.
-fn yaml_error(e: &serde_yaml::Error) -> WebConfigError {
+fn yaml_error(e: &serde_yaml_ng::Error) -> WebConfigError {
     let msg = e.to_string();
     let mut out = String::new();
     let mut rest = msg.as_str();
@@ -156,7 +156,7 @@ struct RawHttp {
     /// Values are scalars of any type: Go reads `X-XSS-Protection: 1` into
     /// a string.
     #[serde(default)]
-    headers: Option<BTreeMap<String, serde_yaml::Value>>,
+    headers: Option<BTreeMap<String, serde_yaml_ng::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -165,7 +165,7 @@ struct RawRateLimit {
     /// A Go duration string ("1s") or an integer (nanoseconds, as Go's
     /// YAML reads a bare number into `time.Duration`).
     #[serde(default)]
-    interval: Option<serde_yaml::Value>,
+    interval: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     burst: Option<i64>,
 }
@@ -298,16 +298,16 @@ impl WebConfig {
     /// Parses and validates YAML text; `base_dir` anchors relative paths.
     pub fn from_yaml(s: &str, base_dir: &Path) -> Result<WebConfig, WebConfigError> {
         // An empty file (or one with only comments) is valid and means
-        // "no TLS, no auth"; serde_yaml would reject it as a struct.
-        let value: serde_yaml::Value = serde_yaml::from_str(s).map_err(|e| yaml_error(&e))?;
+        // "no TLS, no auth"; serde_yaml_ng would reject it as a struct.
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(s).map_err(|e| yaml_error(&e))?;
         let raw: RawConfig = match value {
-            serde_yaml::Value::Null => RawConfig::default(),
-            serde_yaml::Value::Mapping(_) => {
-                serde_yaml::from_value(value).map_err(|e| yaml_error(&e))?
+            serde_yaml_ng::Value::Null => RawConfig::default(),
+            serde_yaml_ng::Value::Mapping(_) => {
+                serde_yaml_ng::from_value(value).map_err(|e| yaml_error(&e))?
             }
             other => {
                 let kind = match other {
-                    serde_yaml::Value::Sequence(_) => "a list",
+                    serde_yaml_ng::Value::Sequence(_) => "a list",
                     _ => "a single value",
                 };
                 return Err(WebConfigError::Parse(format!(
@@ -431,12 +431,12 @@ pub fn check_web_config(path: &Path) -> Result<(), WebConfigError> {
 fn build_rate_limit(r: RawRateLimit) -> Result<Option<RateLimit>, WebConfigError> {
     const IV: &str = "rate_limit.interval";
     let interval = match r.interval {
-        None | Some(serde_yaml::Value::Null) => Duration::ZERO,
-        Some(serde_yaml::Value::Number(n)) => match n.as_u64() {
+        None | Some(serde_yaml_ng::Value::Null) => Duration::ZERO,
+        Some(serde_yaml_ng::Value::Number(n)) => match n.as_u64() {
             Some(ns) => Duration::from_nanos(ns),
             None => return Err(invalid(IV, "must be a non-negative duration")),
         },
-        Some(serde_yaml::Value::String(s)) => {
+        Some(serde_yaml_ng::Value::String(s)) => {
             parse_go_duration(&s).map_err(|why| invalid(IV, format!("{why} (e.g. \"1s\")")))?
         }
         Some(_) => return Err(invalid(IV, "must be a duration such as \"1s\"")),
@@ -503,7 +503,7 @@ const ALLOWED_HEADERS: &[&str] = &[
 ];
 
 fn validate_headers(
-    raw: BTreeMap<String, serde_yaml::Value>,
+    raw: BTreeMap<String, serde_yaml_ng::Value>,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, WebConfigError> {
     const FIELD: &str = "http_server_config.headers";
     let mut out = Vec::with_capacity(raw.len());
@@ -521,10 +521,10 @@ fn validate_headers(
             ));
         };
         let value = match value {
-            serde_yaml::Value::Null => String::new(),
-            serde_yaml::Value::String(s) => s,
-            serde_yaml::Value::Number(n) => n.to_string(),
-            serde_yaml::Value::Bool(b) => b.to_string(),
+            serde_yaml_ng::Value::Null => String::new(),
+            serde_yaml_ng::Value::String(s) => s,
+            serde_yaml_ng::Value::Number(n) => n.to_string(),
+            serde_yaml_ng::Value::Bool(b) => b.to_string(),
             _ => return Err(invalid(FIELD, format!("header {canonical}: not a string"))),
         };
         // Same value checks as the toolkit for the two enumerated headers.

@@ -52,15 +52,44 @@ impl RetryPolicy {
     }
 }
 
-/// Builds the shared HTTP client: rustls, timeouts, no proxy surprises.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+/// Builds the shared HTTP client: rustls, timeouts, and the egress proxy.
+///
+/// With `wechat.proxy_url` every call (tokens included) goes through that
+/// proxy (CONNECT for https, absolute-form requests for http) and the
+/// environment is ignored; without it reqwest honours `HTTPS_PROXY`,
+/// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`. A proxy that cannot be built
+/// (config validation builds the same one first, so this is unreachable in
+/// practice) fails closed: calls go to an address that never resolves
+/// rather than around the proxy.
+pub fn http_client(wechat: &WechatSettings) -> reqwest::Client {
+    let timeout = wechat.timeout;
+    let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .pool_idle_timeout(Duration::from_secs(30))
-        .user_agent(concat!("wechat-exporter/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .user_agent(concat!("wechat-exporter/", env!("CARGO_PKG_VERSION")));
+    if let Some(url) = &wechat.proxy_url {
+        let proxy = match proxy(url, wechat) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(proxy = %redact_url(url), error = %e, "unusable wechat.proxy_url: WeChat calls will fail");
+                reqwest::Proxy::custom(|_| {
+                    reqwest::Url::parse("http://unusable-proxy.invalid:1").ok()
+                })
+            }
+        };
+        builder = builder.proxy(proxy);
+    }
+    builder.build().unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The configured proxy with its credentials; also used by validation.
+pub fn proxy(url: &str, wechat: &WechatSettings) -> Result<reqwest::Proxy, reqwest::Error> {
+    let p = reqwest::Proxy::all(url)?;
+    Ok(match &wechat.proxy_username {
+        Some(user) => p.basic_auth(user, wechat.proxy_password.expose()),
+        None => p,
+    })
 }
 
 /// The client of one configured app: its token source and the retry policy

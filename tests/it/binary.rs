@@ -106,10 +106,22 @@ async fn demo_serves_metrics_landing_page_and_stops_on_sigterm() {
     let bytes = gz.bytes().await.unwrap();
     let mut plain = String::new();
     use std::io::Read;
-    flate2::read::GzDecoder::new(&bytes[..])
+    // Two gzip members: the snapshot's copy, then process_* of this scrape.
+    flate2::read::MultiGzDecoder::new(&bytes[..])
         .read_to_string(&mut plain)
         .unwrap();
-    assert_eq!(plain, body, "same snapshot, gzip copy");
+    let snapshot_part = |t: &str| -> String {
+        t.lines()
+            .filter(|l| !l.contains("process_"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    assert_eq!(
+        snapshot_part(&plain),
+        snapshot_part(&body),
+        "same snapshot, gzip copy"
+    );
+    assert!(plain.contains("process_resident_memory_bytes "), "{plain}");
     let landing = reqwest::get(format!("{base}/"))
         .await
         .unwrap()

@@ -43,7 +43,10 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn client(&self, appid: &str, secret: &str, source: TokenSourceConfig) -> AppClient {
-        let http = http_client(Duration::from_millis(700));
+        let http = http_client(&wechat_exporter::config::WechatSettings {
+            timeout: Duration::from_millis(700),
+            ..Default::default()
+        });
         let tokens = Arc::new(TokenProvider::new(
             "app",
             appid,
