@@ -395,10 +395,11 @@ impl Config {
                 }
             };
         }
-        if self.apps.is_empty() && !self.allow_no_apps {
+        // A platform's apps are discovered: its config may list none.
+        if self.apps.is_empty() && self.platform.is_none() && !self.allow_no_apps {
             return Err(invalid(
                 "apps",
-                "no app configured (an empty or half-written file looks like this); set `allow_no_apps: true` to run without apps on purpose",
+                "no app configured (an empty or half-written file looks like this); configure apps or a `platform`, or set `allow_no_apps: true` to run without apps on purpose",
             ));
         }
         Ok(())

@@ -45,9 +45,15 @@ async fn metrics_under_256_connections_for_30_seconds() {
     let deadline = started + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for _ in 0..256 {
-        // One client per task: 256 separate kept-alive connections.
+        // One client per task: 256 separate kept-alive connections. Like
+        // a scraper, each keeps one idle connection and drops it before
+        // the server's 10 s header timeout would close it under it (hyper's
+        // client, unlike Go's, does not retry a GET on a connection the
+        // server closed as it was reused).
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
+            .pool_max_idle_per_host(1)
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
         let (url, ok, errors, bytes) = (url.clone(), ok.clone(), errors.clone(), bytes.clone());

@@ -80,6 +80,9 @@ async fn scrape_32(client: &reqwest::Client, url: &str, want_plain: &[u8], want_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_share_the_snapshots_bytes_over_plain_http_and_tls() {
     let h = Harness::new(T0, 10.0, 10.0, vec![mp_app("shop"), oa_app("news")]).await;
+    // Scrapes must be the snapshot's bytes, nothing appended: process_*
+    // (read per scrape) is checked in tests/it/version.rs.
+    h.poller.metrics.set_process_metrics(false);
     h.poller.poll_once().await;
     let snap = h.poller.store.load();
 

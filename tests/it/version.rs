@@ -116,7 +116,8 @@ async fn version_build_info_and_process_metrics() {
             .await
             .ok()?;
         let mut text = String::new();
-        flate2::read::MultiGzDecoder::new(&gz[..])
+        // One member: a decoder that stops after the first sees process_*.
+        flate2::read::GzDecoder::new(&gz[..])
             .read_to_string(&mut text)
             .ok()?;
         let later = Exposition::parse(&text);
