@@ -14,8 +14,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && rustup target add "$TARGET"
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# build.rs records the build facts of --version (no .git here: the
+# revision reads "unknown" unless WECHAT_EXPORTER_REVISION is set);
+# Cargo.toml names the bench targets, whose files must exist.
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+COPY benches ./benches
 # Cache mounts keep the registry and compiled dependencies between builds;
 # the binary is copied out of the cached target dir in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
