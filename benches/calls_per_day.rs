@@ -8,7 +8,7 @@
 //! `tests/exporter.rs`. Prints one `RESULT` line that `benches/run.sh`
 //! collects. Run alone with `cargo bench --bench calls_per_day`.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
@@ -16,34 +16,10 @@ use wechat_exporter::poller::Poller;
 use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Datacube calls a perfect poller makes on Beijing day `today` for one app.
-fn floor(kind: AppKind, today: chrono::NaiveDate) -> usize {
-    match kind {
-        // summary, daily trend, distribution, page, 10 daily retention
-        // offsets, 3 portrait windows; weekly trend + 5 weekly offsets on
-        // Mondays; monthly trend + 2 monthly offsets on the 1st.
-        AppKind::Miniprogram => {
-            let mut n = 1 + 1 + 1 + 1 + 10 + 3;
-            if today.weekday() == chrono::Weekday::Mon {
-                n += 6;
-            }
-            if today.day() == 1 {
-                n += 3;
-            }
-            n
-        }
-        AppKind::OfficialAccount => 2,
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_usize, floor};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -96,7 +72,11 @@ async fn main() {
         clock.set(now + Duration::hours(2));
         poller.poll_once().await;
         let today = wechat_exporter::dates::beijing_date(now);
-        floor_total += sim_apps.iter().map(|a| floor(a.kind, today)).sum::<usize>();
+        // Polled at 11:00 (publish numbers provisional) and 13:00 (final).
+        floor_total += sim_apps
+            .iter()
+            .map(|a| floor(a.kind, today, 2))
+            .sum::<usize>();
         for r in sim.requests() {
             if r.path.starts_with("/datacube/") {
                 data += 1;

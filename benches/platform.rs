@@ -17,7 +17,7 @@
 //!
 //! Run with `cargo bench --bench platform` (or `benches/platform.sh`).
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::Config;
@@ -28,30 +28,9 @@ use wechat_exporter::simulator::platform::{authorized_apps, DEMO_COMPONENT_APPID
 use wechat_exporter::simulator::{start_platform, write_ticket_file, SimConfig, Simulator};
 use wechat_exporter::wechat::api::AppKind;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Datacube calls a perfect poller makes on Beijing day `today` for one
-/// app (as in benches/calls_per_day.rs).
-fn floor(kind: AppKind, today: chrono::NaiveDate) -> usize {
-    match kind {
-        AppKind::Miniprogram => {
-            let mut n = 1 + 1 + 1 + 1 + 10 + 3;
-            if today.weekday() == chrono::Weekday::Mon {
-                n += 6;
-            }
-            if today.day() == 1 {
-                n += 3;
-            }
-            n
-        }
-        AppKind::OfficialAccount => 2,
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_usize, floor};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -124,7 +103,9 @@ async fn main() {
         // A new Beijing day's floor, counted once per day at 11:00 Beijing.
         if step % (24 * 6) == 0 {
             let today = wechat_exporter::dates::beijing_date(now);
-            floor_total += polled.iter().map(|k| floor(*k, today)).sum::<usize>();
+            // Polled every 30 min from the release at 10:00: the publish
+            // numbers are asked at 10:00 and 11:00 (provisional), 12:00.
+            floor_total += polled.iter().map(|k| floor(*k, today, 3)).sum::<usize>();
         }
         for r in sim.requests() {
             match r.token_kind.as_deref() {

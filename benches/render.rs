@@ -24,12 +24,9 @@ use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
 use wechat_exporter::snapshot::{build, GzipCache};
 use wechat_exporter::wechat::api::{Api, AppKind};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::env_usize;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
