@@ -11,15 +11,14 @@
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use wechat_exporter::clock::Clock;
-use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
+use wechat_exporter::config::{Config, PollSettings, WechatSettings};
 use wechat_exporter::poller::Poller;
-use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{env_usize, floor};
+use common::{app_configs, env_usize, floor};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -35,18 +34,7 @@ async fn main() {
         ..SimConfig::default()
     });
     let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
-    let apps: Vec<AppConfig> = sim_apps
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            AppConfig::new(
-                &format!("app-{i}"),
-                a.kind,
-                &a.appid,
-                Secret::new(a.secret.clone()),
-            )
-        })
-        .collect();
+    let apps = app_configs(&sim_apps);
     let config = Config {
         wechat: WechatSettings {
             api_url: server.url(),

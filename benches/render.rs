@@ -15,10 +15,9 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Instant;
 use wechat_exporter::clock::Clock;
-use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
+use wechat_exporter::config::{Config, PollSettings, WechatSettings};
 use wechat_exporter::model::AppRef;
 use wechat_exporter::poller::Poller;
-use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
 use wechat_exporter::snapshot::{build, GzipCache};
@@ -26,7 +25,7 @@ use wechat_exporter::wechat::api::{Api, AppKind};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::env_usize;
+use common::{app_configs, env_usize};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -57,18 +56,7 @@ async fn main() {
         ..SimConfig::default()
     });
     let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
-    let apps: Vec<AppConfig> = sim_apps
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            AppConfig::new(
-                &format!("app-{i}"),
-                a.kind,
-                &a.appid,
-                Secret::new(a.secret.clone()),
-            )
-        })
-        .collect();
+    let apps = app_configs(&sim_apps);
     let config = Config {
         wechat: WechatSettings {
             api_url: server.url(),

@@ -35,3 +35,21 @@ pub fn floor(kind: AppKind, today: chrono::NaiveDate, publish_asks: usize) -> us
         }
     }
 }
+
+/// The exporter's config of each simulated app, named `app-<i>`.
+pub fn app_configs(
+    sim_apps: &[wechat_exporter::simulator::SimApp],
+) -> Vec<wechat_exporter::config::AppConfig> {
+    sim_apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            wechat_exporter::config::AppConfig::new(
+                &format!("app-{i}"),
+                a.kind,
+                &a.appid,
+                wechat_exporter::secret::Secret::new(a.secret.clone()),
+            )
+        })
+        .collect()
+}
