@@ -93,6 +93,14 @@ pub enum Span {
     PeriodStart,
 }
 
+/// The JSON body of a call, from the range the poller or backfill asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `{"begin_date","end_date"}` in the row's [`DateFormat`]: every
+    /// datacube API.
+    Dates,
+}
+
 /// How history is fetched by `backfill`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum History {
@@ -118,6 +126,8 @@ pub struct ApiSpec {
     pub period: Period,
     pub dates: DateFormat,
     pub span: Span,
+    /// What the call's JSON body holds.
+    pub request: Request,
     pub history: History,
     pub collector: &'static dyn Collector,
     /// The data families this API publishes.
@@ -146,6 +156,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Periods,
         collector: &daily_summary::DailySummary,
         families: &[
@@ -162,6 +173,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Periods,
         collector: &visit_trend::VisitTrend(Period::Daily),
         families: TREND_FAMILIES,
@@ -174,6 +186,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Weekly,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Periods,
         collector: &visit_trend::VisitTrend(Period::Weekly),
         families: TREND_FAMILIES,
@@ -186,6 +199,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Monthly,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Periods,
         collector: &visit_trend::VisitTrend(Period::Monthly),
         families: TREND_FAMILIES,
@@ -198,6 +212,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Periods,
         collector: &visit_distribution::VisitDistribution,
         families: &[Family::MpVisitDistribution],
@@ -210,6 +225,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Cohorts,
         collector: &retention::Retention(Period::Daily),
         families: RETENTION_FAMILIES,
@@ -222,6 +238,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Weekly,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Cohorts,
         collector: &retention::Retention(Period::Weekly),
         families: RETENTION_FAMILIES,
@@ -234,6 +251,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Monthly,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Cohorts,
         collector: &retention::Retention(Period::Monthly),
         families: RETENTION_FAMILIES,
@@ -246,6 +264,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Compact,
         span: Span::OnePeriod,
+        request: Request::Dates,
         history: History::Periods,
         collector: &visit_page::VisitPage,
         families: &[
@@ -266,6 +285,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Compact,
         span: Span::RecentWindow(&[1, 7, 30]),
+        request: Request::Dates,
         history: History::None("WeChat serves only windows ending yesterday or the day before"),
         collector: &user_portrait::UserPortrait,
         families: &[Family::MpPortraitVisitors],
@@ -278,6 +298,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(7),
+        request: Request::Dates,
         history: History::DayChunks(7),
         collector: &user_analysis::UserCumulate,
         families: &[Family::OaFollowers],
@@ -290,6 +311,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(7),
+        request: Request::Dates,
         history: History::DayChunks(7),
         collector: &user_analysis::UserSummary,
         families: &[Family::OaNewFollowers, Family::OaUnfollowers],
@@ -302,6 +324,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(7),
+        request: Request::Dates,
         history: History::DayChunks(7),
         collector: &upstream_msg::UpstreamMsg(Period::Daily),
         families: MSG_FAMILIES,
@@ -314,6 +337,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Weekly,
         dates: DateFormat::Dashed,
         span: Span::PeriodStart,
+        request: Request::Dates,
         history: History::Periods,
         collector: &upstream_msg::UpstreamMsg(Period::Weekly),
         families: MSG_FAMILIES,
@@ -326,6 +350,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Monthly,
         dates: DateFormat::Dashed,
         span: Span::PeriodStart,
+        request: Request::Dates,
         history: History::Periods,
         collector: &upstream_msg::UpstreamMsg(Period::Monthly),
         families: MSG_FAMILIES,
@@ -338,6 +363,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(1),
+        request: Request::Dates,
         history: History::DayChunks(1),
         collector: &upstream_msg::UpstreamMsgHour,
         families: &[Family::OaMessagesByHour, Family::OaMessageSendersByHour],
@@ -350,6 +376,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(15),
+        request: Request::Dates,
         history: History::DayChunks(15),
         collector: &upstream_msg::UpstreamMsgDist(Period::Daily),
         families: &[Family::OaMessageSendersByInterval],
@@ -362,6 +389,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Weekly,
         dates: DateFormat::Dashed,
         span: Span::PeriodStart,
+        request: Request::Dates,
         history: History::Periods,
         collector: &upstream_msg::UpstreamMsgDist(Period::Weekly),
         families: &[Family::OaMessageSendersByInterval],
@@ -374,6 +402,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Monthly,
         dates: DateFormat::Dashed,
         span: Span::PeriodStart,
+        request: Request::Dates,
         history: History::Periods,
         collector: &upstream_msg::UpstreamMsgDist(Period::Monthly),
         families: &[Family::OaMessageSendersByInterval],
@@ -386,6 +415,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(30),
+        request: Request::Dates,
         history: History::DayChunks(30),
         collector: &interface_summary::InterfaceSummary,
         families: &[
@@ -403,6 +433,7 @@ pub static SPECS: [ApiSpec; 22] = [
         period: Period::Daily,
         dates: DateFormat::Dashed,
         span: Span::UpToDays(1),
+        request: Request::Dates,
         history: History::DayChunks(1),
         collector: &interface_summary::InterfaceSummaryHour,
         families: &[
@@ -421,6 +452,7 @@ pub static SPECS: [ApiSpec; 22] = [
         dates: DateFormat::Dashed,
         // The docs give no span: one day, the smallest of the family's.
         span: Span::UpToDays(1),
+        request: Request::Dates,
         history: History::DayChunks(1),
         collector: &publish_summary::PublishSummary,
         families: &[
@@ -435,6 +467,19 @@ pub static SPECS: [ApiSpec; 22] = [
 ];
 
 impl ApiSpec {
+    /// The JSON body of a call for `range`.
+    pub fn body(&self, range: DateRange) -> serde_json::Value {
+        match self.request {
+            Request::Dates => {
+                let (begin, end) = match self.dates {
+                    DateFormat::Dashed => range.dashed(),
+                    DateFormat::Compact => range.compact(),
+                };
+                serde_json::json!({ "begin_date": begin, "end_date": end })
+            }
+        }
+    }
+
     /// The range a call asks for to get the data of `data_period`.
     pub fn call_range(&self, data_period: DateRange) -> DateRange {
         match self.span {

@@ -190,12 +190,7 @@ impl AppClient {
     /// Calls `api` for `range` and returns the JSON body of a success.
     /// WeChat's "not ready" (61503) comes back as an error of class NotReady.
     pub async fn call(&self, api: Api, range: DateRange) -> Result<serde_json::Value, ApiError> {
-        let (begin, end) = if api.dashed_dates() {
-            range.dashed()
-        } else {
-            range.compact()
-        };
-        let body = serde_json::json!({ "begin_date": begin, "end_date": end });
+        let body = api.spec().body(range);
         let mut token: Option<Secret> = None;
         let mut token_retried = false;
         let mut attempt = 0;
