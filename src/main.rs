@@ -87,9 +87,20 @@ fn check_config(flags: &wechat_exporter::cli::RunFlags) -> i32 {
         eprintln!("--config.check needs --config.file");
         return 2;
     };
+    // The web config is checked too: a typo there would otherwise only
+    // show when the exporter is restarted with it.
+    if let Some(web) = &flags.web_config_file {
+        if let Err(e) = wechat_exporter::web_config::check_web_config(web) {
+            eprintln!("--web.config.file: {e}");
+            return 2;
+        }
+    }
     match run::load_config(path, flags) {
         Ok(cfg) => {
             println!("{}: valid, {} app(s)", path.display(), cfg.apps.len());
+            if let Some(web) = &flags.web_config_file {
+                println!("{}: valid web config", web.display());
+            }
             0
         }
         Err(e) => {

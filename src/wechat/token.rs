@@ -265,9 +265,11 @@ impl TokenProvider {
                 return Ok(c.token.clone());
             }
         }
-        let raw = tokio::fs::read_to_string(path).await.map_err(|e| {
-            ApiError::TokenSource(format!("cannot read token file {}: {e}", path.display()))
-        })?;
+        // Bounded like every file a config names: a device or a log file
+        // named by mistake is refused, not read into memory.
+        let raw = crate::secret::read_bounded(path, crate::secret::MAX_SECRET_FILE_BYTES).map_err(
+            |e| ApiError::TokenSource(format!("cannot read token file {}: {e}", path.display())),
+        )?;
         let token = raw.trim();
         if token.is_empty() {
             return Err(ApiError::TokenSource(format!(
@@ -335,7 +337,7 @@ impl TokenProvider {
                     ));
                 };
                 let configured = match refresh_token_file {
-                    Some(p) => std::fs::read_to_string(p)
+                    Some(p) => crate::secret::read_bounded(p, crate::secret::MAX_SECRET_FILE_BYTES)
                         .ok()
                         .map(|s| s.trim().to_string())
                         .filter(|s| !s.is_empty())
@@ -400,12 +402,13 @@ pub(crate) async fn fetch_url_token(
     let mut req = http.get(url);
     let mut bearer = Secret::default();
     if let Some(p) = bearer_token_file {
-        let raw = tokio::fs::read_to_string(p).await.map_err(|e| {
-            ApiError::TokenSource(format!(
-                "cannot read bearer_token_file {}: {e}",
-                p.display()
-            ))
-        })?;
+        let raw =
+            crate::secret::read_bounded(p, crate::secret::MAX_SECRET_FILE_BYTES).map_err(|e| {
+                ApiError::TokenSource(format!(
+                    "cannot read bearer_token_file {}: {e}",
+                    p.display()
+                ))
+            })?;
         bearer = Secret::new(raw.trim());
         req = req.bearer_auth(bearer.expose());
     }

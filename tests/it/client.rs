@@ -233,6 +233,22 @@ async fn legacy_only_when_chosen_and_file_tokens() {
     c.call(Api::DailyVisitTrend, day)
         .await
         .expect("new file token");
+
+    // A device named by mistake is refused after the bound, not read into
+    // memory; the error names the file and the limit.
+    let zero = f.client(
+        MP_APPID,
+        "",
+        TokenSourceConfig::File {
+            path: "/dev/zero".into(),
+        },
+    );
+    let e = zero.call(Api::DailyVisitTrend, day).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("/dev/zero") && text.contains("limit"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -591,3 +591,38 @@ fn systemd_socket_unit_and_drop_in_offer_socket_activation() {
         assert!(ours.is_empty(), "{}", ours.join("\n"));
     }
 }
+
+/// `--config.check` checks `--web.config.file` as well: a web config the
+/// exporter would refuse at start is reported with the flag named.
+#[test]
+fn config_check_checks_the_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.yml");
+    std::fs::write(
+        &cfg,
+        "apps:\n  - name: shop\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n",
+    )
+    .unwrap();
+    let check = |web: &str| {
+        let out = Command::new(exporter_bin())
+            .args(["--config.check", "--config.file"])
+            .arg(&cfg)
+            .arg("--web.config.file")
+            .arg(testdata().join(web))
+            .env("SHOP_SECRET", "s")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = check("web_config_users.good.yml");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("valid web config"), "{text}");
+    let (code, text) = check("web_config_noAuth_inventedCiphers.bad.yml");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--web.config.file"), "{text}");
+}
