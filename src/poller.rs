@@ -295,12 +295,12 @@ impl Poller {
                     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 }
                 self.poll_app(&app, now, release_hour).await;
-                self.publish(false);
+                self.publish_in_round(false);
             })
             .await;
         self.store
             .set_round_duration(started.elapsed().as_secs_f64());
-        self.publish(true);
+        self.publish_in_round(true);
         debug!(
             apps = apps.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -577,6 +577,17 @@ impl Poller {
             render_started.elapsed().as_micros().min(u64::MAX as u128) as u64,
             Ordering::Relaxed,
         );
+    }
+
+    /// `publish` from inside a round: building a snapshot of 1,000 apps
+    /// takes up to a second of CPU, so on the multi-threaded runtime the
+    /// worker hands its other tasks (scrapes) to another thread first.
+    fn publish_in_round(&self, force: bool) {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.publish(force)),
+            _ => self.publish(force),
+        }
     }
 
     /// True once every app has had its first poll.
