@@ -621,7 +621,7 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.poll.interval, Duration::from_secs(300));
         assert_eq!(cfg.apps[0].resolved_secret.expose(), "s3cr3t-value");
-        assert_eq!(cfg.apps[0].enabled_apis().len(), 10);
+        assert_eq!(cfg.apps[0].enabled_apis().len(), 15);
         assert_eq!(cfg.apps[0].page_limit, 200);
     }
 
