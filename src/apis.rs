@@ -567,6 +567,13 @@ pub static SPECS: [ApiSpec; 27] = [
 impl ApiSpec {
     /// The JSON body of a call for `range`.
     pub fn body(&self, range: DateRange) -> serde_json::Value {
+        self.body_for(range, 0)
+    }
+
+    /// The JSON body of a call for `range` and a target's `slot`: slot 0 is
+    /// the whole population; a performance breakdown slot sets one param
+    /// (`collectors::performance::SLOTS`).
+    pub fn body_for(&self, range: DateRange, slot: u32) -> serde_json::Value {
         match self.request {
             Request::Dates => {
                 let (begin, end) = match self.dates {
@@ -585,12 +592,18 @@ impl ApiSpec {
                 // the first second of the first day to the last of the last.
                 let begin = crate::dates::beijing_midnight(range.begin).timestamp();
                 let end = crate::dates::beijing_midnight(range.end).timestamp() + 86_399;
-                let mut params = Vec::with_capacity(3);
-                if networktype {
-                    params.push(serde_json::json!({"field": "networktype", "value": "-1"}));
-                }
-                params.push(serde_json::json!({"field": "device_level", "value": "-1"}));
-                params.push(serde_json::json!({"field": "device", "value": "-1"}));
+                let set = crate::collectors::performance::slot_param(slot);
+                let params: Vec<serde_json::Value> = ["networktype", "device_level", "device"]
+                    .into_iter()
+                    .filter(|f| networktype || *f != "networktype")
+                    .map(|f| {
+                        let value = match set {
+                            Some((field, v)) if field == f => v,
+                            _ => "-1",
+                        };
+                        serde_json::json!({"field": f, "value": value})
+                    })
+                    .collect();
                 serde_json::json!({
                     "time": {"begin_timestamp": begin, "end_timestamp": end},
                     "module": module,

@@ -2,13 +2,16 @@
 //! getPerformanceData): one API row per module, each answer a list of
 //! indicator tables whose lines hold one `{refdate, value}` per day, values
 //! in strings. One call per module and day asks for yesterday over the
-//! whole population (every param `-1`), published with the dimension
-//! labels at `all`. Values are converted to base units where the module's
-//! unit is known (see docs/metrics.md).
+//! whole population (every param `-1`, slot 0), published with the
+//! dimension labels at `all`; an app's `performance.dimensions` add one
+//! call (one slot) per value of each listed dimension. Values are
+//! converted to base units where the module's unit is known (see
+//! docs/metrics.md).
 
 use super::upstream_msg::period_target;
 use super::Target;
 use super::{dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError};
+use crate::apis::Api;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::PerformanceResponse;
@@ -31,12 +34,72 @@ pub fn to_unit(family: Family, v: f64) -> f64 {
     }
 }
 
-/// The dimension labels of a whole-population call.
-const ALL_DIMENSIONS: [(&str, &str); 3] = [
-    ("networktype", "all"),
-    ("device_level", "all"),
-    ("device", "all"),
+/// The documented `params` fields, in label order.
+pub const DIMENSIONS: [&str; 3] = ["networktype", "device_level", "device"];
+
+/// The slots of a breakdown: (slot, field, value sent, label value). Slot 0
+/// is the whole population. The page: `networktype` `3g`, `4g`, `wifi`;
+/// `device_level` 1 high-end, 2 mid-range, 3 low-end; `device` 1 iOS, 2
+/// Android.
+pub const SLOTS: [(u32, &str, &str, &str); 8] = [
+    (1, "networktype", "3g", "3g"),
+    (2, "networktype", "4g", "4g"),
+    (3, "networktype", "wifi", "wifi"),
+    (4, "device_level", "1", "high"),
+    (5, "device_level", "2", "mid"),
+    (6, "device_level", "3", "low"),
+    (7, "device", "1", "ios"),
+    (8, "device", "2", "android"),
 ];
+
+/// The `(field, value)` a slot sets, `None` for slot 0 (everyone).
+pub fn slot_param(slot: u32) -> Option<(&'static str, &'static str)> {
+    SLOTS
+        .iter()
+        .find(|s| s.0 == slot)
+        .map(|(_, field, value, _)| (*field, *value))
+}
+
+/// The dimension labels of a slot: `all` but for the slot's dimension.
+fn labels_of(slot: u32) -> [(&'static str, &'static str); 3] {
+    let mut out = DIMENSIONS.map(|d| (d, "all"));
+    if let Some((_, field, _, label)) = SLOTS.iter().find(|s| s.0 == slot) {
+        for l in out.iter_mut().filter(|l| l.0 == *field) {
+            l.1 = label;
+        }
+    }
+    out
+}
+
+/// Whether module `api` takes `field`: `networktype` only 10016 and 10017
+/// ("params字段可传入网络类型和机型"); the device fields every module.
+pub fn takes(api: Api, field: &str) -> bool {
+    match api.spec().request {
+        crate::apis::Request::Performance { networktype, .. } => {
+            field != "networktype" || networktype
+        }
+        crate::apis::Request::Dates => false,
+    }
+}
+
+/// `plan` for an app: for a performance API, each whole-population target
+/// plus one per value of each of `dimensions` the module takes; other
+/// APIs' plans unchanged.
+pub fn with_dimensions(api: Api, dimensions: &[String], plan: Vec<Target>) -> Vec<Target> {
+    if dimensions.is_empty() || api.spec().module().is_none() {
+        return plan;
+    }
+    let mut out = Vec::with_capacity(plan.len() * (1 + SLOTS.len()));
+    for t in plan {
+        out.push(t);
+        for (slot, field, _, _) in SLOTS {
+            if dimensions.iter().any(|d| d == field) && takes(api, field) {
+                out.push(Target { slot, ..t });
+            }
+        }
+    }
+    out
+}
 
 impl Collector for Performance {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
@@ -66,7 +129,7 @@ impl Collector for Performance {
                 first_error = first_error.or_else(|| skipped_error(&at, &line.fields));
                 for f in line.fields.iter().filter(|f| f.refdate == want) {
                     let mut labels = vec![("app", ctx.app), ("table", table.id.as_str())];
-                    labels.extend(ALL_DIMENSIONS);
+                    labels.extend(labels_of(target.slot));
                     out.push(Sample::new(self.0, &labels, to_unit(self.0, f.value)));
                 }
             }
@@ -205,6 +268,30 @@ mod tests {
             .collect(&ctx(), &target(), v)
             .unwrap();
         assert!(matches!(c, Collected::Partial { ref samples, .. } if samples.len() == 1));
+    }
+
+    #[test]
+    fn a_slot_labels_its_dimension_and_plans_only_what_the_module_takes() {
+        let mut t = target();
+        t.slot = 5;
+        let c = Performance(Family::MpPerfMemory)
+            .collect(&ctx(), &t, example())
+            .unwrap();
+        assert!(values(c)[0]
+            .0
+            .ends_with(r#"networktype="all",device_level="mid",device="all""#));
+        let dims = vec!["networktype".to_string(), "device".to_string()];
+        let slots = |api| -> Vec<u32> {
+            with_dimensions(api, &dims, vec![target()])
+                .iter()
+                .map(|t| t.slot)
+                .collect()
+        };
+        assert_eq!(slots(Api::PerformanceLaunch), [0, 1, 2, 3, 7, 8]);
+        assert_eq!(slots(Api::PerformanceMemory), [0, 7, 8]);
+        assert_eq!(slots(Api::DailySummary), [0]);
+        assert_eq!(slot_param(4), Some(("device_level", "1")));
+        assert_eq!(slot_param(0), None);
     }
 
     #[test]

@@ -420,3 +420,233 @@ async fn the_simulator_validates_as_documented() {
         Some(&(Some("20250830".to_string()), Some("20250830".to_string())))
     );
 }
+
+/// `backfill` over 35 days: 30-day chunks (two calls per module), and at
+/// every written instant each value is the simulator's for the day that
+/// instant's `wechat_data_date_timestamp_seconds` names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_serves_each_day_in_thirty_day_chunks() {
+    use wechat_exporter::backfill::{self, Options};
+    use wechat_exporter::clock::Clock;
+    use wechat_exporter::config::{Config, WechatSettings};
+    use wechat_exporter::simulator::{SimConfig, Simulator};
+
+    let now = utc("2025-03-10T04:00:00Z");
+    let clock = Clock::manual(now);
+    let sim = Simulator::new(SimConfig {
+        seed: 7,
+        clock: clock.clone(),
+        release_hour: 0.0,
+        apps: sim_apps(),
+        ..SimConfig::default()
+    });
+    let server = sim.spawn("127.0.0.1:0").await.expect("simulator binds");
+    let mut app = mp_app("shop");
+    app.apis = Some(MODULES.iter().map(|(a, _, _)| *a).collect());
+    let config = Config {
+        wechat: WechatSettings {
+            api_url: server.url(),
+            timeout: std::time::Duration::from_secs(5),
+            retry_delay: std::time::Duration::from_millis(5),
+            ..WechatSettings::default()
+        },
+        apps: vec![app],
+        ..Config::default()
+    };
+    let to = wechat_exporter::dates::latest_day(now);
+    let from = to - Duration::days(34);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("perf.om");
+    let o = Options {
+        from,
+        to,
+        output: out.clone(),
+        step: 240,
+        rate: 10_000.0,
+        max_calls: None,
+        split_days: 0,
+        progress: false,
+        target_labels: vec![("job".into(), "wx".into())],
+    };
+    let report = backfill::run(&config, &o, clock).await.expect("backfill");
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // Two chunks (30 + 5 days) per module.
+    let calls: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == PERFORMANCE_PATH)
+        .collect();
+    assert_eq!(calls.len(), 2 * MODULES.len());
+    for (api, _, _) in MODULES {
+        let mut ranges: Vec<_> = calls
+            .iter()
+            .filter(|r| r.api == Some(api))
+            .map(|r| (r.begin_date.clone(), r.end_date.clone()))
+            .collect();
+        ranges.sort();
+        let d = |x: NaiveDate| Some(compact(x));
+        assert_eq!(
+            ranges,
+            vec![
+                (d(from), d(from + Duration::days(29))),
+                (d(from + Duration::days(30)), d(to)),
+            ],
+            "{api:?}"
+        );
+    }
+
+    // (name, labels without job, timestamp) -> value.
+    let text = std::fs::read_to_string(&out).expect("output");
+    let mut by_key: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut parts = l.rsplitn(3, ' ');
+        let (Some(ts), Some(v), Some(series)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+        let labels = labels.trim_end_matches('}').replace("job=\"wx\",", "");
+        by_key.insert(
+            (name.to_string(), labels, ts.to_string()),
+            v.parse().expect("a value"),
+        );
+    }
+    let mut days_seen = std::collections::BTreeSet::new();
+    for (api, family, (mul, div)) in MODULES {
+        let date_labels = format!("app=\"shop\",api=\"{}\"", api.label());
+        let instants: Vec<(String, f64)> = by_key
+            .iter()
+            .filter(|((n, l, _), _)| n == "wechat_data_date_timestamp_seconds" && *l == date_labels)
+            .map(|((_, _, ts), v)| (ts.clone(), *v))
+            .collect();
+        assert!(!instants.is_empty(), "{api:?}: no data dates");
+        for (ts, date) in instants {
+            let day =
+                beijing_date(chrono::DateTime::from_timestamp(date as i64, 0).expect("a date"));
+            days_seen.insert(day);
+            for t in h_tables(&sim, api, day) {
+                let labels = format!(
+                    "app=\"shop\",table=\"{}\",networktype=\"all\",device_level=\"all\",device=\"all\"",
+                    t.0
+                );
+                assert_eq!(
+                    by_key.get(&(family.to_string(), labels, ts.clone())),
+                    Some(&(t.1 * mul / div)),
+                    "{api:?} {} at {ts} ({day})",
+                    t.0
+                );
+            }
+        }
+    }
+    assert_eq!(days_seen.len(), 35, "every day of the range is written");
+}
+
+/// (table id, value) of the simulator's whole-population answer.
+fn h_tables(
+    sim: &wechat_exporter::simulator::Simulator,
+    api: Api,
+    day: NaiveDate,
+) -> Vec<(String, f64)> {
+    sim.performance(MP_APPID, api, day, &[])
+        .into_iter()
+        .map(|t| (t.id.clone(), t.lines[0].fields[0].value))
+        .collect()
+}
+
+/// `performance.dimensions: [networktype, device]` adds exactly one call
+/// per value a module takes (networktype only to 10016 and 10017), never
+/// the cross product, and each value's series equal what the simulator
+/// serves for that population, over days that cross a month end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dimension_breakdown_adds_one_call_per_value_and_matches() {
+    let mut app = mp_app("shop");
+    app.performance.dimensions = vec!["networktype".into(), "device".into()];
+    // 11:00 Beijing on 31 January 2025; then 1 and 2 February.
+    let start = utc("2025-01-31T03:00:00Z");
+    let h = Harness::new("2025-01-31T03:00:00Z", 10.0, 10.0, vec![app]).await;
+    let values: [(&str, &str, &str); 5] = [
+        ("networktype", "3g", "3g"),
+        ("networktype", "4g", "4g"),
+        ("networktype", "wifi", "wifi"),
+        ("device", "1", "ios"),
+        ("device", "2", "android"),
+    ];
+    for day in 0..3 {
+        let now = start + Duration::days(day);
+        let seen = perf_calls(&h).len();
+        h.clock.set(now);
+        h.poller.poll_once().await;
+        h.clock.set(now + Duration::hours(2));
+        h.poller.poll_once().await;
+        let m = h.metrics();
+        let yesterday = beijing_date(now) - Duration::days(1);
+        let calls: Vec<_> = perf_calls(&h)[seen..].to_vec();
+        let mut total = 0;
+        for (api, family, (mul, div)) in MODULES {
+            let takes_network = matches!(api, Api::PerformanceOpenRate | Api::PerformanceLaunch);
+            let mine = calls.iter().filter(|r| r.api == Some(api)).count();
+            let want = 1 + 2 + if takes_network { 3 } else { 0 };
+            assert_eq!(mine, want, "{api:?} on {yesterday}");
+            total += mine;
+            // The whole population, as without a breakdown.
+            assert_module_matches_with(&h, &m, api, yesterday, family, (mul, div), takes_network);
+            for (field, value, label) in values {
+                let tables = h
+                    .sim
+                    .performance(MP_APPID, api, yesterday, &[(field, value)]);
+                for t in &tables {
+                    let mut labels = vec![
+                        ("app", "shop"),
+                        ("table", t.id.as_str()),
+                        ("networktype", "all"),
+                        ("device_level", "all"),
+                        ("device", "all"),
+                    ];
+                    for l in labels.iter_mut().filter(|l| l.0 == field) {
+                        l.1 = label;
+                    }
+                    let got = m.get(family, &labels);
+                    if field == "networktype" && !takes_network {
+                        assert_eq!(got, None, "{api:?}: no networktype call");
+                    } else {
+                        assert_eq!(
+                            got,
+                            Some(t.lines[0].fields[0].value * mul / div),
+                            "{api:?} {labels:?} on {yesterday}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(total, 2 * 6 + 3 * 3, "calls on {yesterday}");
+        assert_eq!(calls.len(), total);
+    }
+}
+
+/// The whole-population series of `api` equal the simulator's, and the
+/// family has one series per table and population asked.
+fn assert_module_matches_with(
+    h: &Harness,
+    m: &Exposition,
+    api: Api,
+    day: NaiveDate,
+    family: &str,
+    (mul, div): (f64, f64),
+    takes_network: bool,
+) {
+    let tables = h.sim.performance(MP_APPID, api, day, &[]);
+    for t in &tables {
+        let labels = [
+            ("app", "shop"),
+            ("table", t.id.as_str()),
+            ("networktype", "all"),
+            ("device_level", "all"),
+            ("device", "all"),
+        ];
+        assert_eq!(
+            m.get(family, &labels),
+            Some(t.lines[0].fields[0].value * mul / div)
+        );
+    }
+    let populations = 1 + 2 + if takes_network { 3 } else { 0 };
+    assert_eq!(m.count(family), tables.len() * populations, "{api:?}");
+}
