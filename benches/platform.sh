@@ -65,7 +65,7 @@ COUNTS=$(python3 - "$TMP/requests.json" <<'PY'
 import json, sys, collections
 c = collections.Counter()
 for r in json.load(open(sys.argv[1])):
-    c["data" if r["path"].startswith("/datacube/") else (r.get("token_kind") or "other")] += 1
+    c["data" if r["path"].startswith("/datacube/") or r["path"] == "/wxa/business/performance/boot" else (r.get("token_kind") or "other")] += 1
 print(" ".join(f"{k}={v}" for k, v in sorted(c.items())))
 PY
 )

@@ -9,8 +9,8 @@
 //! `collectors/`, and its simulator handler in `simulator/server.rs`.
 
 use crate::collectors::{
-    daily_summary, interface_summary, publish_summary, retention, upstream_msg, user_analysis,
-    user_portrait, visit_distribution, visit_page, visit_trend, Collector,
+    daily_summary, interface_summary, performance, publish_summary, retention, upstream_msg,
+    user_analysis, user_portrait, visit_distribution, visit_page, visit_trend, Collector,
 };
 use crate::dates::{DateRange, Period};
 use crate::families::Family;
@@ -58,6 +58,13 @@ pub enum Api {
     // 2025 publish analytics.
     #[serde(rename = "publish_summary")]
     BizSummary,
+    // Mini Program performance (getPerformanceData): one row per module,
+    // all on one path, told apart by the `module` of the body.
+    PerformanceOpenRate,
+    PerformanceLaunch,
+    PerformancePageSwitch,
+    PerformanceMemory,
+    PerformanceMemoryAnomaly,
 }
 
 /// Which kind of WeChat account an app is.
@@ -99,7 +106,18 @@ pub enum Request {
     /// `{"begin_date","end_date"}` in the row's [`DateFormat`]: every
     /// datacube API.
     Dates,
+    /// `/wxa/business/performance/boot`: `{"time":{"begin_timestamp",
+    /// "end_timestamp"},"module","params"}`, the whole population (every
+    /// param `-1`). `networktype` is sent only to the modules the docs
+    /// say take it (10016, 10017).
+    Performance {
+        module: &'static str,
+        networktype: bool,
+    },
 }
+
+/// The one path of every Mini Program performance module.
+pub const PERFORMANCE_PATH: &str = "/wxa/business/performance/boot";
 
 /// How history is fetched by `backfill`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +165,7 @@ const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpReten
 const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
 
 /// The table, in [`Api`] order (a unit test checks it).
-pub static SPECS: [ApiSpec; 22] = [
+pub static SPECS: [ApiSpec; 27] = [
     ApiSpec {
         api: Api::DailySummary,
         label: "daily_summary",
@@ -464,11 +482,98 @@ pub static SPECS: [ApiSpec; 22] = [
             Family::OaPublishDetail,
         ],
     },
+    ApiSpec {
+        api: Api::PerformanceOpenRate,
+        label: "performance_open_rate",
+        path: PERFORMANCE_PATH,
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module: "10016",
+            networktype: true,
+        },
+        history: History::DayChunks(30),
+        collector: &performance::Performance(Family::MpPerfOpenRatio),
+        families: &[Family::MpPerfOpenRatio],
+    },
+    ApiSpec {
+        api: Api::PerformanceLaunch,
+        label: "performance_launch",
+        path: PERFORMANCE_PATH,
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module: "10017",
+            networktype: true,
+        },
+        history: History::DayChunks(30),
+        collector: &performance::Performance(Family::MpPerfLaunch),
+        families: &[Family::MpPerfLaunch],
+    },
+    ApiSpec {
+        api: Api::PerformancePageSwitch,
+        label: "performance_page_switch",
+        path: PERFORMANCE_PATH,
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module: "10021",
+            networktype: false,
+        },
+        history: History::DayChunks(30),
+        collector: &performance::Performance(Family::MpPerfPageSwitch),
+        families: &[Family::MpPerfPageSwitch],
+    },
+    ApiSpec {
+        api: Api::PerformanceMemory,
+        label: "performance_memory",
+        path: PERFORMANCE_PATH,
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module: "10022",
+            networktype: false,
+        },
+        history: History::DayChunks(30),
+        collector: &performance::Performance(Family::MpPerfMemory),
+        families: &[Family::MpPerfMemory],
+    },
+    ApiSpec {
+        api: Api::PerformanceMemoryAnomaly,
+        label: "performance_memory_anomaly",
+        path: PERFORMANCE_PATH,
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module: "10023",
+            networktype: false,
+        },
+        history: History::DayChunks(30),
+        collector: &performance::Performance(Family::MpPerfMemoryAnomaly),
+        families: &[Family::MpPerfMemoryAnomaly],
+    },
 ];
 
 impl ApiSpec {
     /// The JSON body of a call for `range`.
     pub fn body(&self, range: DateRange) -> serde_json::Value {
+        self.body_for(range, 0)
+    }
+
+    /// The JSON body of a call for `range` and a target's `slot`: slot 0 is
+    /// the whole population; a performance breakdown slot sets one param
+    /// (`collectors::performance::SLOTS`).
+    pub fn body_for(&self, range: DateRange, slot: u32) -> serde_json::Value {
         match self.request {
             Request::Dates => {
                 let (begin, end) = match self.dates {
@@ -477,6 +582,42 @@ impl ApiSpec {
                 };
                 serde_json::json!({ "begin_date": begin, "end_date": end })
             }
+            Request::Performance {
+                module,
+                networktype,
+            } => {
+                // WeChat dates each value by the Beijing day of the
+                // timestamps, both ends included (the docs' example asks
+                // 1609603200..1609689600 and gets 20210103 and 20210104):
+                // the first second of the first day to the last of the last.
+                let begin = crate::dates::beijing_midnight(range.begin).timestamp();
+                let end = crate::dates::beijing_midnight(range.end).timestamp() + 86_399;
+                let set = crate::collectors::performance::slot_param(slot);
+                let params: Vec<serde_json::Value> = ["networktype", "device_level", "device"]
+                    .into_iter()
+                    .filter(|f| networktype || *f != "networktype")
+                    .map(|f| {
+                        let value = match set {
+                            Some((field, v)) if field == f => v,
+                            _ => "-1",
+                        };
+                        serde_json::json!({"field": f, "value": value})
+                    })
+                    .collect();
+                serde_json::json!({
+                    "time": {"begin_timestamp": begin, "end_timestamp": end},
+                    "module": module,
+                    "params": params,
+                })
+            }
+        }
+    }
+
+    /// The performance module of this row, if it is one.
+    pub fn module(&self) -> Option<&'static str> {
+        match self.request {
+            Request::Performance { module, .. } => Some(module),
+            Request::Dates => None,
         }
     }
 
@@ -499,7 +640,7 @@ impl ApiSpec {
 }
 
 impl Api {
-    pub const ALL: [Api; 22] = [
+    pub const ALL: [Api; 27] = [
         Api::DailySummary,
         Api::DailyVisitTrend,
         Api::WeeklyVisitTrend,
@@ -522,6 +663,11 @@ impl Api {
         Api::InterfaceSummary,
         Api::InterfaceSummaryHour,
         Api::BizSummary,
+        Api::PerformanceOpenRate,
+        Api::PerformanceLaunch,
+        Api::PerformancePageSwitch,
+        Api::PerformanceMemory,
+        Api::PerformanceMemoryAnomaly,
     ];
 
     /// This API's row of the table.
@@ -541,8 +687,31 @@ impl Api {
         self.spec().path
     }
 
+    /// The API of a path that one API alone uses (`None` for the
+    /// performance path: see [`Api::from_call`]).
     pub fn from_path(p: &str) -> Option<Api> {
-        SPECS.iter().find(|s| s.path == p).map(|s| s.api)
+        let mut rows = SPECS.iter().filter(|s| s.path == p);
+        match (rows.next(), rows.next()) {
+            (Some(s), None) => Some(s.api),
+            _ => None,
+        }
+    }
+
+    /// The API a call is for: its path, and for the performance path the
+    /// `module` of its body (a string as in the docs' example, or a number).
+    pub fn from_call(path: &str, body: Option<&serde_json::Value>) -> Option<Api> {
+        if path != PERFORMANCE_PATH {
+            return Api::from_path(path);
+        }
+        let module = match body?.get("module")? {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        SPECS
+            .iter()
+            .find(|s| s.module() == Some(module.as_str()))
+            .map(|s| s.api)
     }
 
     pub fn app_kind(&self) -> AppKind {
@@ -581,12 +750,18 @@ mod tests {
     #[test]
     fn labels_and_paths_are_unique_and_round_trip() {
         let labels: HashSet<_> = SPECS.iter().map(|s| s.label).collect();
-        let paths: HashSet<_> = SPECS.iter().map(|s| s.path).collect();
+        // Performance modules share a path: the module tells them apart.
+        let calls: HashSet<_> = SPECS.iter().map(|s| (s.path, s.module())).collect();
         assert_eq!(labels.len(), SPECS.len());
-        assert_eq!(paths.len(), SPECS.len());
+        assert_eq!(calls.len(), SPECS.len());
         for s in &SPECS {
             assert_eq!(Api::from_label(s.label), Some(s.api));
-            assert_eq!(Api::from_path(s.path), Some(s.api));
+            let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 31).unwrap_or_default();
+            let body = s.body(DateRange::day(day));
+            assert_eq!(Api::from_call(s.path, Some(&body)), Some(s.api));
+            if s.module().is_none() {
+                assert_eq!(Api::from_path(s.path), Some(s.api));
+            }
             // The serde name is the label, so config and state agree.
             assert_eq!(
                 serde_json::to_string(&s.api).ok().as_deref(),

@@ -141,6 +141,16 @@ impl Default for PollSettings {
     }
 }
 
+/// `performance:` of a Mini Program: each value of each listed dimension
+/// (`networktype`, `device_level`, `device`) is one more call per module
+/// and day, beside the whole population; never their cross product.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceConfig {
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AppConfig {
@@ -165,6 +175,9 @@ pub struct AppConfig {
     /// Pages of `visit_page` to publish, the busiest first (WeChat sends 200).
     #[serde(default = "default_page_limit")]
     pub page_limit: usize,
+    /// Mini Program performance: dimensions to break down.
+    #[serde(default)]
+    pub performance: PerformanceConfig,
     /// Resolved at load from `secret` or `secret_file`.
     #[serde(skip)]
     pub resolved_secret: Secret,
@@ -183,6 +196,7 @@ impl AppConfig {
             apis: None,
             exclude_apis: Vec::new(),
             page_limit: default_page_limit(),
+            performance: PerformanceConfig::default(),
             resolved_secret: secret,
         }
     }
@@ -360,6 +374,27 @@ impl Config {
             }
             if app.page_limit == 0 || app.page_limit > 200 {
                 return Err(invalid(&f("page_limit"), "must be between 1 and 200"));
+            }
+            let dims = &app.performance.dimensions;
+            if !dims.is_empty() && app.kind != AppKind::Miniprogram {
+                return Err(invalid(
+                    &f("performance.dimensions"),
+                    "only a Mini Program has performance data",
+                ));
+            }
+            for (j, d) in dims.iter().enumerate() {
+                if !crate::collectors::performance::DIMENSIONS.contains(&d.as_str()) {
+                    return Err(invalid(
+                        &f(&format!("performance.dimensions[{j}]")),
+                        "must be `networktype`, `device_level` or `device`",
+                    ));
+                }
+                if dims[..j].contains(d) {
+                    return Err(invalid(
+                        &f(&format!("performance.dimensions[{j}]")),
+                        "is listed twice",
+                    ));
+                }
             }
             app.resolved_secret = match (&app.secret, &app.secret_file, &app.token) {
                 (Some(_), Some(_), _) => {
@@ -621,7 +656,16 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.poll.interval, Duration::from_secs(300));
         assert_eq!(cfg.apps[0].resolved_secret.expose(), "s3cr3t-value");
-        assert_eq!(cfg.apps[0].enabled_apis().len(), 10);
+        assert_eq!(cfg.apps[0].enabled_apis().len(), 15);
+        assert!(cfg.apps[0].performance.dimensions.is_empty());
+        let cfg = load(
+            "apps:\n  - name: shop\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [networktype, device_level]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.apps[0].performance.dimensions,
+            ["networktype", "device_level"]
+        );
         assert_eq!(cfg.apps[0].page_limit, 200);
     }
 
@@ -636,6 +680,10 @@ mod tests {
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    apis: [daily_visit_trend]\n", "apps[0].apis"),
             ("poll:\n  interval: 0s\n", "poll.interval"),
             ("wechat:\n  api_url: ftp://x\n", "wechat.api_url"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [networktype, city]\n", "apps[0].performance.dimensions[1]"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [device, device]\n", "apps[0].performance.dimensions[1]"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [device]\n", "apps[0].performance.dimensions"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      modules: [x]\n", "modules"),
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n", "apps[1].name"),
         ];
         for (yaml, field) in cases {

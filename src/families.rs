@@ -71,6 +71,11 @@ families! {
     OaPublishHearts => "wechat_official_account_publish_hearts", "Users who gave a heart (zaikan_user) to published content yesterday; polled.";
     OaPublishComments => "wechat_official_account_publish_comments", "Comments on published content yesterday (comment_count); polled.";
     OaPublishDetail => "wechat_official_account_publish_detail", "Any other number getbizsummary reports for yesterday, by its field name; polled.";
+    MpPerfOpenRatio => "wechat_miniprogram_performance_open_ratio", "Mini Program open rate yesterday (getPerformanceData module 10016, percent / 100), by indicator table and dimension; polled.";
+    MpPerfLaunch => "wechat_miniprogram_performance_launch_seconds", "Mini Program launch stage times yesterday (module 10017, milliseconds / 1000), by indicator table and dimension; polled.";
+    MpPerfPageSwitch => "wechat_miniprogram_performance_page_switch_seconds", "Mini Program page switch times yesterday (module 10021, milliseconds / 1000), by indicator table and dimension; polled.";
+    MpPerfMemory => "wechat_miniprogram_performance_memory_bytes", "Mini Program memory indicators yesterday (module 10022, MB * 2^20), by indicator table and dimension; polled.";
+    MpPerfMemoryAnomaly => "wechat_miniprogram_performance_memory_anomaly", "Mini Program memory anomaly indicators yesterday (module 10023), as WeChat sends them, by indicator table and dimension; polled.";
 }
 
 /// Gauges derived from the poller state: one per (app, api), and the last

@@ -339,8 +339,11 @@ impl Poller {
         release_hour: f64,
     ) -> Flow {
         let collector = collectors::collector(api);
-        let plan = collector.plan(now);
-        let fallback_plan = collector.plan(previous_period_instant(now, api.period()));
+        // An app's performance breakdown adds slots to the module's plan.
+        let dims = &app.config.performance.dimensions;
+        let with_dims = |p| collectors::performance::with_dimensions(api, dims, p);
+        let plan = with_dims(collector.plan(now));
+        let fallback_plan = with_dims(collector.plan(previous_period_instant(now, api.period())));
         let mut work: VecDeque<Target> = {
             let mut st = app.lock();
             let Some(s) = st.apis.get_mut(&api) else {
@@ -360,7 +363,7 @@ impl Poller {
         // "not ready" is not a failure.
         let called = !work.is_empty();
         while let Some(target) = work.pop_front() {
-            let result = app.client.call(api, target.range).await;
+            let result = app.client.call_slot(api, target.range, target.slot).await;
             let mut st = app.lock();
             // Official Account answers can be empty for "nothing happened":
             // getusercumulate tells which day is released.

@@ -25,8 +25,9 @@ pub fn floor(kind: AppKind, today: chrono::NaiveDate, publish_asks: usize) -> us
     match kind {
         // summary, daily trend, distribution, page, 10 daily retention
         // offsets, 3 portrait windows; weekly trend + 5 weekly offsets on
-        // Mondays; monthly trend + 2 monthly offsets on the 1st.
-        AppKind::Miniprogram => 17 + if monday { 6 } else { 0 } + if first { 3 } else { 0 },
+        // Mondays; monthly trend + 2 monthly offsets on the 1st; the 5
+        // performance modules (one whole-population call each).
+        AppKind::Miniprogram => 17 + 5 + if monday { 6 } else { 0 } + if first { 3 } else { 0 },
         // followers (2); daily and hourly messages, message distribution,
         // callbacks and hourly callbacks (5); the publish summary; weekly
         // messages and distribution on Mondays; monthly ones on the 1st.

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 pub mod daily_summary;
 pub mod interface_summary;
 pub mod names;
+pub mod performance;
 pub mod publish_summary;
 pub mod retention;
 pub mod upstream_msg;

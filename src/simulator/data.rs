@@ -60,6 +60,7 @@ const S_OA: u64 = 15;
 const S_MSG: u64 = 16;
 const S_CALLBACK: u64 = 17;
 const S_PUBLISH: u64 = 18;
+const S_PERF: u64 = 19;
 
 /// Weekday rhythm, Monday first: people open mini programs more at weekends.
 const WEEKDAY: [f64; 7] = [0.93, 0.91, 0.92, 0.95, 1.0, 1.17, 1.13];
@@ -828,6 +829,93 @@ impl Gen {
             ref_date: crate::dates::dashed(d),
             detail,
         }
+    }
+}
+
+/// The indicator tables a performance module answers with: (id, zh,
+/// typical value in the module's unit). Only 10022's ids are documented
+/// (`memory`, `memorydiff`); the others stand in for whatever ids WeChat
+/// sends, which the exporter passes through as the `table` label.
+pub(crate) fn performance_tables(module: &str) -> &'static [(&'static str, &'static str, f64)] {
+    match module {
+        "10016" => &[("openrate", "打开率", 96.0)],
+        "10017" => &[
+            ("launch", "启动总耗时", 1800.0),
+            ("download", "代码包下载耗时", 600.0),
+            ("inject", "代码注入耗时", 350.0),
+            ("firstrender", "首次渲染耗时", 420.0),
+        ],
+        "10021" => &[("pageswitch", "页面切换耗时", 380.0)],
+        "10022" => &[
+            ("memorydiff", "内存增长均值", 70.0),
+            ("memory", "内存均值", 310.0),
+        ],
+        "10023" => &[("memorywarning", "内存告警率", 1.2)],
+        _ => &[],
+    }
+}
+
+/// Mini Program performance.
+impl Gen {
+    /// The value of one indicator on `d` for one set of params (each a
+    /// `(field, value)`; absent fields mean the whole population), as
+    /// WeChat sends it: a number in a string.
+    pub fn performance_value(
+        &self,
+        d: NaiveDate,
+        module: &str,
+        table: usize,
+        params: &[(String, String)],
+    ) -> Option<String> {
+        let (_, _, typical) = *performance_tables(module).get(table)?;
+        let pkey = params
+            .iter()
+            .filter(|(_, v)| v != "-1")
+            // Order-free: the same params in any order are the same query.
+            .fold(0u64, |h, (f, v)| h ^ mix(&[fnv1a(f), fnv1a(v)]));
+        let u = self.u(
+            S_PERF,
+            Self::dn(d),
+            mix(&[fnv1a(module), table as u64, pkey]),
+        );
+        let v = if module == "10016" {
+            // A rate: a few points around the typical, below 100.
+            (typical + 3.5 * (u - 0.5)).min(99.99)
+        } else {
+            typical * (0.8 + 0.4 * u)
+        };
+        Some(format!("{}", r4(v)))
+    }
+
+    /// The tables of one module for the days of `days`, one line each.
+    pub fn performance(
+        &self,
+        days: &[NaiveDate],
+        module: &str,
+        params: &[(String, String)],
+    ) -> Vec<crate::wechat::types::PerformanceTable> {
+        use crate::wechat::types::{PerformanceField, PerformanceLine, PerformanceTable};
+        performance_tables(module)
+            .iter()
+            .enumerate()
+            .map(|(i, (id, zh, _))| PerformanceTable {
+                id: id.to_string(),
+                zh: Some(zh.to_string()),
+                lines: vec![PerformanceLine {
+                    fields: days
+                        .iter()
+                        .filter_map(|d| {
+                            let v = self.performance_value(*d, module, i, params)?;
+                            Some(PerformanceField {
+                                refdate: compact(*d),
+                                value: v.parse().ok()?,
+                            })
+                        })
+                        .collect(),
+                }]
+                .into(),
+            })
+            .collect()
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Faults {
     pub always_errcode: Option<i64>,
     /// Restrict to one path; `None` = every datacube and token path.
     pub only_path: Option<String>,
+    /// Restrict to one API: the performance modules share a path, so
+    /// `only_path` cannot single one out.
+    pub only_api: Option<crate::apis::Api>,
     /// Restrict to one app (data calls: the app owning the token).
     pub only_appid: Option<String>,
 }
@@ -55,8 +58,9 @@ pub(crate) enum FaultAction {
 }
 
 impl Faults {
-    fn matches(&self, path: &str, appid: Option<&str>) -> bool {
+    fn matches(&self, path: &str, api: Option<crate::apis::Api>, appid: Option<&str>) -> bool {
         self.only_path.as_deref().map_or(true, |p| p == path)
+            && self.only_api.map_or(true, |a| api == Some(a))
             && self
                 .only_appid
                 .as_deref()
@@ -69,9 +73,10 @@ impl Faults {
     pub(crate) fn take(
         &mut self,
         path: &str,
+        api: Option<crate::apis::Api>,
         appid: Option<&str>,
     ) -> (Option<Duration>, FaultAction) {
-        if !self.matches(path, appid) {
+        if !self.matches(path, api, appid) {
             return (None, FaultAction::None);
         }
         let action = if self.drop_connections > 0 {
@@ -133,10 +138,10 @@ mod tests {
             ..Default::default()
         };
         let p = "/datacube/getusersummary";
-        assert_eq!(f.take(p, None).1, FaultAction::Busy);
-        assert_eq!(f.take(p, None).1, FaultAction::Errcode(45009));
-        assert_eq!(f.take(p, None).1, FaultAction::Errcode(45009));
-        assert_eq!(f.take(p, None).1, FaultAction::None);
+        assert_eq!(f.take(p, None, None).1, FaultAction::Busy);
+        assert_eq!(f.take(p, None, None).1, FaultAction::Errcode(45009));
+        assert_eq!(f.take(p, None, None).1, FaultAction::Errcode(45009));
+        assert_eq!(f.take(p, None, None).1, FaultAction::None);
     }
 
     #[test]
@@ -144,10 +149,13 @@ mod tests {
         let mut f: Faults =
             serde_json::from_str(r#"{"latency":250,"http_500":1,"only_appid":"wxA"}"#).unwrap();
         assert_eq!(f.latency, Some(Duration::from_millis(250)));
-        assert_eq!(f.take("/cgi-bin/token", Some("wxB")).1, FaultAction::None);
-        assert_eq!(f.take("/cgi-bin/token", None).1, FaultAction::None);
         assert_eq!(
-            f.take("/cgi-bin/token", Some("wxA")).1,
+            f.take("/cgi-bin/token", None, Some("wxB")).1,
+            FaultAction::None
+        );
+        assert_eq!(f.take("/cgi-bin/token", None, None).1, FaultAction::None);
+        assert_eq!(
+            f.take("/cgi-bin/token", None, Some("wxA")).1,
             FaultAction::Http500
         );
     }

@@ -513,6 +513,26 @@ impl Simulator {
     ) -> Vec<crate::wechat::types::InterfaceSummaryRow> {
         self.gen(appid).interface_summary_hour(day)
     }
+
+    /// getPerformanceData's tables of a performance `api` for `day`, one
+    /// line each, as served for `params` (`(field, value)`; `-1` or an
+    /// absent field is the whole population). Empty for other APIs.
+    pub fn performance(
+        &self,
+        appid: &str,
+        api: Api,
+        day: NaiveDate,
+        params: &[(&str, &str)],
+    ) -> Vec<crate::wechat::types::PerformanceTable> {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(f, v)| (f.to_string(), v.to_string()))
+            .collect();
+        match api.spec().module() {
+            Some(m) => self.gen(appid).performance(&[day], m, &params),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// The Beijing hour at which the newest day's publish numbers

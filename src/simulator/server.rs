@@ -113,6 +113,7 @@ fn errmsg(code: i64) -> &'static str {
         42001 => "access_token expired",
         45009 => "reach max api daily quota limit",
         45011 => "api minute-quota reach limit  mustslower  retry next minute",
+        40097 => "invalid args",
         47001 => "data format error",
         48001 => "api unauthorized",
         61003 => "component is not authorized by this account",
@@ -151,6 +152,8 @@ pub(crate) struct DataJob {
     pub(crate) bad_item: bool,
     /// Publish numbers of the newest day that have not settled yet.
     delayed: bool,
+    /// Performance calls: the params as sent (validated).
+    params: Vec<(String, String)>,
 }
 
 impl DataJob {
@@ -233,6 +236,15 @@ impl DataJob {
                     .flat_map(|d| g.interface_summary_hour(d))
                     .collect(),
             }),
+            Api::PerformanceOpenRate
+            | Api::PerformanceLaunch
+            | Api::PerformancePageSwitch
+            | Api::PerformanceMemory
+            | Api::PerformanceMemoryAnomaly => {
+                let days: Vec<NaiveDate> = released_days(r, self.last).collect();
+                let module = api.spec().module().unwrap_or_default();
+                Ok(performance_body(g.performance(&days, module, &self.params)))
+            }
         };
         match v {
             Ok(Value::Object(mut m)) if self.wrong_shape => {
@@ -242,6 +254,9 @@ impl DataJob {
                 Reply::Json(StatusCode::OK, Value::Object(m))
             }
             Ok(mut v) if self.bad_item => {
+                if let Some(f) = v.pointer_mut("/data/body/tables/0/lines/0/fields/0/value") {
+                    *f = json!("n/a");
+                }
                 spoil_first_item(&mut v);
                 Reply::Json(StatusCode::OK, v)
             }
@@ -286,6 +301,75 @@ fn spoil_first_item(v: &mut Value) {
     }
 }
 
+/// A performance answer of `tables`, in the docs' envelope.
+fn performance_body(tables: Vec<crate::wechat::types::PerformanceTable>) -> Value {
+    let count = tables.len();
+    json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "data": {"body": {"tables": tables, "count": count}},
+    })
+}
+
+/// The documented params of getPerformanceData: each field's values.
+fn performance_param_ok(field: &str, value: &str) -> bool {
+    match field {
+        "networktype" => ["-1", "3g", "4g", "wifi"].contains(&value),
+        "device_level" => ["-1", "1", "2", "3"].contains(&value),
+        "device" => ["-1", "1", "2"].contains(&value),
+        _ => false,
+    }
+}
+
+/// A timestamp as a number or a number in a string.
+fn timestamp_field(obj: &serde_json::Map<String, Value>, key: &str) -> Option<i64> {
+    match obj.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The Beijing days a performance call's `time` covers, both ends
+/// included; 47001 when `time` is missing, 61500 for a timestamp that is
+/// not one, 61501 when begin is after end.
+fn performance_range(obj: &serde_json::Map<String, Value>) -> Result<DateRange, i64> {
+    let time = obj.get("time").and_then(Value::as_object).ok_or(47001)?;
+    let ts = |k: &str| {
+        timestamp_field(time, k)
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+            .ok_or(61500)
+    };
+    let (b, e) = (ts("begin_timestamp")?, ts("end_timestamp")?);
+    if b > e {
+        return Err(61501);
+    }
+    Ok(DateRange {
+        begin: beijing_date(b),
+        end: beijing_date(e),
+    })
+}
+
+/// The params of a performance call: 47001 when not a list of
+/// `{field, value}` strings, 40097 for an undocumented field or value.
+fn performance_params(obj: &serde_json::Map<String, Value>) -> Result<Vec<(String, String)>, i64> {
+    let list = obj.get("params").and_then(Value::as_array).ok_or(47001)?;
+    let mut out = Vec::with_capacity(list.len());
+    for p in list {
+        let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+        let (Some(field), Some(value)) = (s("field"), s("value")) else {
+            return Err(47001);
+        };
+        if !performance_param_ok(&field, &value) {
+            return Err(40097);
+        }
+        out.push((field, value));
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    Ok(out)
+}
+
 /// The days of `r` up to `last`, in order.
 fn released_days(r: DateRange, last: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     r.begin
@@ -316,6 +400,7 @@ fn empty_body(api: Api, r: DateRange) -> Value {
             visit_uv_new: Some(PortraitGroup::default()),
             visit_uv: Some(PortraitGroup::default()),
         }),
+        _ if api.spec().module().is_some() => Ok(performance_body(Vec::new())),
         _ => Ok(json!({"list": []})),
     };
     v.unwrap_or_else(|_| json!({"list": []}))
@@ -405,7 +490,7 @@ impl Inner {
             errcode: 0,
         };
         let is_token = path == STABLE_PATH || path == LEGACY_PATH;
-        let is_data = path.starts_with("/datacube/");
+        let is_data = path.starts_with("/datacube/") || path == crate::apis::PERFORMANCE_PATH;
         if path == STABLE_PATH {
             rec.appid = json
                 .as_ref()
@@ -419,10 +504,23 @@ impl Inner {
             rec.appid = query.get("appid").cloned();
             rec.token_kind = Some("legacy".into());
         } else if is_data {
-            rec.api = Api::from_path(path);
+            rec.api = Api::from_call(path, json.as_ref());
             rec.appid = query.get("access_token").and_then(|t| st.tokens.owner(t));
-            rec.begin_date = date_field(json.as_ref(), "begin_date");
-            rec.end_date = date_field(json.as_ref(), "end_date");
+            if path == crate::apis::PERFORMANCE_PATH {
+                // The Beijing days the timestamps fall on, as `yyyymmdd`.
+                if let Ok(r) = json
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .ok_or(0)
+                    .and_then(performance_range)
+                {
+                    rec.begin_date = Some(compact(r.begin));
+                    rec.end_date = Some(compact(r.end));
+                }
+            } else {
+                rec.begin_date = date_field(json.as_ref(), "begin_date");
+                rec.end_date = date_field(json.as_ref(), "end_date");
+            }
         }
 
         let mut latency = None;
@@ -430,7 +528,7 @@ impl Inner {
         let mut bad_item = false;
         let (step, code) = 'decided: {
             if is_token || is_data {
-                let (lat, action) = st.faults.take(path, rec.appid.as_deref());
+                let (lat, action) = st.faults.take(path, rec.api, rec.appid.as_deref());
                 latency = lat;
                 let faulted = match action {
                     FaultAction::None => None,
@@ -468,6 +566,8 @@ impl Inner {
             } else if is_data {
                 match rec.api {
                     Some(api) => self.data_call(&mut st, now, api, query, json.as_ref()),
+                    // The performance path with an undocumented module.
+                    None if path == crate::apis::PERFORMANCE_PATH => Err(40097),
                     None => break 'decided (not_found(path), 404),
                 }
             } else {
@@ -573,17 +673,23 @@ impl Inner {
         }
 
         let obj = json.and_then(Value::as_object).ok_or(47001)?;
-        let parse = if api.dashed_dates() {
-            parse_dashed
+        let mut params = Vec::new();
+        let range = if api.spec().module().is_some() {
+            params = performance_params(obj)?;
+            performance_range(obj)?
         } else {
-            parse_compact
+            let parse = if api.dashed_dates() {
+                parse_dashed
+            } else {
+                parse_compact
+            };
+            let date = |k: &str| obj.get(k).and_then(Value::as_str).and_then(parse);
+            let (begin, end) = match (date("begin_date"), date("end_date")) {
+                (Some(b), Some(e)) => (b, e),
+                _ => return Err(61500),
+            };
+            DateRange { begin, end }
         };
-        let date = |k: &str| obj.get(k).and_then(Value::as_str).and_then(parse);
-        let (begin, end) = match (date("begin_date"), date("end_date")) {
-            (Some(b), Some(e)) => (b, e),
-            _ => return Err(61500),
-        };
-        let range = DateRange { begin, end };
         validate(api, range, now)?;
 
         let last = last_released(now, st.release_hour);
@@ -616,6 +722,7 @@ impl Inner {
             delayed: api == Api::BizSummary
                 && range.end >= last
                 && beijing_hour(now) < super::PUBLISH_FINAL_HOUR,
+            params,
         }))
     }
 }

@@ -190,7 +190,17 @@ impl AppClient {
     /// Calls `api` for `range` and returns the JSON body of a success.
     /// WeChat's "not ready" (61503) comes back as an error of class NotReady.
     pub async fn call(&self, api: Api, range: DateRange) -> Result<serde_json::Value, ApiError> {
-        let body = api.spec().body(range);
+        self.call_slot(api, range, 0).await
+    }
+
+    /// Like `call`, for a target's slot (see `ApiSpec::body_for`).
+    pub async fn call_slot(
+        &self,
+        api: Api,
+        range: DateRange,
+        slot: u32,
+    ) -> Result<serde_json::Value, ApiError> {
+        let body = api.spec().body_for(range, slot);
         let mut token: Option<Secret> = None;
         let mut token_retried = false;
         let mut attempt = 0;

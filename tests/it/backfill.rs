@@ -87,7 +87,9 @@ fn same_text(a: &str, b: &str) {
 fn data_calls(sim: &Simulator) -> usize {
     sim.requests()
         .iter()
-        .filter(|r| r.path.starts_with("/datacube/"))
+        .filter(|r| {
+            r.path.starts_with("/datacube/") || r.path == wechat_exporter::apis::PERFORMANCE_PATH
+        })
         .count()
 }
 

@@ -159,12 +159,16 @@ impl Harness {
         ))
     }
 
-    /// Datacube calls (token calls excluded) the simulator received.
+    /// Data calls (datacube and performance; token calls excluded) the
+    /// simulator received.
     pub fn data_calls(&self) -> usize {
         self.sim
             .requests()
             .iter()
-            .filter(|r| r.path.starts_with("/datacube/"))
+            .filter(|r| {
+                r.path.starts_with("/datacube/")
+                    || r.path == wechat_exporter::apis::PERFORMANCE_PATH
+            })
             .count()
     }
 }

@@ -47,8 +47,9 @@ impl Fault {
     }
 
     fn plan(self, api: Api, appid: &str) -> Faults {
+        // By API, not path: the performance modules share one path.
         let f = Faults {
-            only_path: Some(api.path().to_string()),
+            only_api: Some(api),
             only_appid: Some(appid.to_string()),
             ..Faults::default()
         };
@@ -195,8 +196,13 @@ async fn scenario(api: Api, fault: Fault, (clean, clean_end): &(Exposition, Expo
 
     // Then the poller runs every 5 minutes for 8 hours: the broken API's
     // calls back off (growing gaps), never one round after another.
-    let path = api.path();
-    let calls_to = |h: &Harness| h.sim.requests().iter().filter(|r| r.path == path).count();
+    let calls_to = |h: &Harness| {
+        h.sim
+            .requests()
+            .iter()
+            .filter(|r| r.api == Some(api))
+            .count()
+    };
     let first_calls = calls_to(&h);
     let mut rounds_with_calls = Vec::new();
     let start = utc(T0);

@@ -15,6 +15,7 @@ mod hardening;
 mod isolation;
 mod load;
 mod memory;
+mod performance;
 mod platform;
 mod prometheus;
 mod proxy;

@@ -137,11 +137,12 @@ async fn a_thousand_apps_are_ready_after_one_round() {
     let calls = s.sim.requests().len() as u64;
     assert_eq!(s.poller.rate_limiter().granted(), calls);
     // Mini Program: 1 token + summary + 3 trends + distribution + 10 + 5 + 2
-    // retention = 23 (more on a Monday or the 1st); Official Account:
+    // retention = 23 (more on a Monday or the 1st) + 5 performance modules;
+    // Official Account:
     // 1 token + followers (2) + messages, weekly and monthly messages,
     // hourly messages, 3 distributions, callbacks, hourly callbacks (9) +
     // the publish summary (1).
-    assert_eq!(calls, 500 * 23 + 500 * 13);
+    assert_eq!(calls, 500 * (23 + 5) + 500 * 13);
     eprintln!(
         "1000 apps: {calls} calls, one round in {took:?}, body {} bytes, gzip {} bytes",
         s.poller.store.load().body.len(),
