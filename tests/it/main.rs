@@ -15,6 +15,7 @@ mod hardening;
 mod isolation;
 mod load;
 mod memory;
+mod names;
 mod platform;
 mod prometheus;
 mod proxy;
