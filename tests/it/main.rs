@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod backfill;
+mod backfill_oa;
 mod binary;
 mod client;
 mod common;
