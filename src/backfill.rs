@@ -28,7 +28,9 @@
 //! (atomically, through a `.tmp` file) only once every unit has been tried.
 //!
 //! `user_portrait` cannot be backfilled: WeChat only serves windows that end
-//! yesterday or the day before.
+//! yesterday or the day before. Numbers WeChat marks as still changing
+//! (`is_delay`, the publish summary) are neither written nor recorded: the
+//! next run asks again and writes them once final.
 
 use crate::apis::History;
 use crate::clock::Clock;

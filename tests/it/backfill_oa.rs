@@ -38,11 +38,14 @@ struct Line {
     ts: i64,
 }
 
+/// A family's series: rendered labels → (parsed labels, samples in file
+/// order).
+type Family = BTreeMap<String, (BTreeMap<String, String>, Vec<Line>)>;
+
 /// The samples of an output file by family and series, read as a stream
 /// (a month of hourly families is millions of lines).
 struct Output {
-    /// family → rendered labels → (parsed labels, samples in file order).
-    families: BTreeMap<String, BTreeMap<String, (BTreeMap<String, String>, Vec<Line>)>>,
+    families: BTreeMap<String, Family>,
 }
 
 fn parse_labels(s: &str) -> BTreeMap<String, String> {
@@ -77,8 +80,7 @@ fn parse_labels(s: &str) -> BTreeMap<String, String> {
 fn read_output(path: &std::path::Path) -> Output {
     use std::io::BufRead;
     let file = std::fs::File::open(path).unwrap();
-    let mut families: BTreeMap<String, BTreeMap<String, (BTreeMap<String, String>, Vec<Line>)>> =
-        BTreeMap::new();
+    let mut families: BTreeMap<String, Family> = BTreeMap::new();
     let mut current = String::new();
     let mut last = String::new();
     for l in std::io::BufReader::new(file).lines() {
