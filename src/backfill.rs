@@ -28,7 +28,9 @@
 //! (atomically, through a `.tmp` file) only once every unit has been tried.
 //!
 //! `user_portrait` cannot be backfilled: WeChat only serves windows that end
-//! yesterday or the day before.
+//! yesterday or the day before. Numbers WeChat marks as still changing
+//! (`is_delay`, the publish summary) are neither written nor recorded: the
+//! next run asks again and writes them once final.
 
 use crate::apis::History;
 use crate::clock::Clock;
@@ -483,6 +485,9 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Units answered "not ready" (no data for that period).
     pub not_ready: usize,
+    /// Units WeChat answered with `is_delay: true` (numbers that may still
+    /// change): neither written nor recorded, so a rerun asks again.
+    pub provisional: usize,
     /// APIs skipped because they cannot be backfilled, per app.
     pub skipped: Vec<String>,
     /// Files written and their sizes.
@@ -499,11 +504,12 @@ impl Report {
         let bytes: u64 = self.files.iter().map(|f| f.1).sum();
         let _ = writeln!(
             s,
-            "backfill: {} unit(s), {} call(s) this run, {} resumed from progress, {} not ready, {} failed; {} sample line(s), {} byte(s) in {} file(s), {:.1} s",
+            "backfill: {} unit(s), {} call(s) this run, {} resumed from progress, {} not ready, {} provisional, {} failed; {} sample line(s), {} byte(s) in {} file(s), {:.1} s",
             self.units,
             self.calls,
             self.resumed,
             self.not_ready,
+            self.provisional,
             self.failures.len(),
             self.lines,
             bytes,
@@ -526,6 +532,13 @@ impl Report {
                 f.unit.range.begin,
                 f.unit.range.end,
                 f.error
+            );
+        }
+        if self.provisional > 0 {
+            let _ = writeln!(
+                s,
+                "  {} unit(s) may still change (is_delay) and were not written: run the same command again once WeChat marks them final (the running exporter shows them meanwhile, with wechat_exporter_data_final 0)",
+                self.provisional
             );
         }
         if self.failures.len() > SHOWN {
@@ -738,7 +751,7 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
             report.calls += 1;
             let outcome = match result {
                 Ok(body) => collect_unit(app, unit, body, &results),
-                Err(e) if e.class() == ErrorClass::NotReady => Ok(Vec::new()),
+                Err(e) if e.class() == ErrorClass::NotReady => Ok(Unfinished::Final(Vec::new())),
                 // The live poller's policy decides the scope; a batch run
                 // has no later round, so "back off" means "not this run".
                 Err(e) => match policy::decide(e.class(), 1, now) {
@@ -777,7 +790,14 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
                 },
             };
             match outcome {
-                Ok(fetched) => {
+                Ok(Unfinished::Provisional) => {
+                    // Not recorded: the next run asks again, and writes the
+                    // numbers once WeChat says they are final.
+                    report.provisional += 1;
+                    bar.step(report.calls, report.failures.len(), &unit.key);
+                    continue;
+                }
+                Ok(Unfinished::Final(fetched)) => {
                     if fetched.is_empty() {
                         report.not_ready += 1;
                         // Data that is still due to be released today is
@@ -851,13 +871,20 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
     Ok(report)
 }
 
+/// What one answer gave: samples that will not change, or numbers WeChat
+/// says may still change (`is_delay`), which are not written.
+enum Unfinished {
+    Final(Vec<Fetched>),
+    Provisional,
+}
+
 /// Turns one answer into samples for each of the unit's targets.
 fn collect_unit(
     app: &AppConfig,
     unit: &Unit,
     body: serde_json::Value,
     earlier: &[Record],
-) -> Result<Vec<Fetched>, String> {
+) -> Result<Unfinished, String> {
     let collector = collectors::collector(unit.key.api);
     // An empty getusersummary day means "no follows" only when the day is
     // known to be released: getusercumulate (asked first, as live) or a
@@ -888,17 +915,20 @@ fn collect_unit(
     let mut out = Vec::new();
     for target in &unit.targets {
         match collector.collect(&ctx, target, body.clone()) {
-            Ok(Collected::Samples(samples))
-            | Ok(Collected::Partial { samples, .. })
-            | Ok(Collected::Provisional(samples)) => out.push(Fetched {
-                target: *target,
-                samples: samples.into(),
-            }),
+            Ok(Collected::Samples(samples)) | Ok(Collected::Partial { samples, .. }) => {
+                out.push(Fetched {
+                    target: *target,
+                    samples: samples.into(),
+                })
+            }
+            // History is written once, so only final numbers are: `is_delay`
+            // is one flag for the whole answer, so the whole unit waits.
+            Ok(Collected::Provisional(_)) => return Ok(Unfinished::Provisional),
             Ok(Collected::NotReady) => {}
             Err(e) => return Err(e.to_string()),
         }
     }
-    Ok(out)
+    Ok(Unfinished::Final(out))
 }
 
 /// When a value of `data_period` is shown: from Beijing midnight after

@@ -91,3 +91,41 @@ pub fn config_for(url: &str) -> Config {
         ..Config::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wechat::api::Api;
+
+    /// The demo lists no APIs: each app polls every API of its kind, so an
+    /// API appended to the table shows in the demo with no change here.
+    #[test]
+    fn demo_apps_poll_every_api_of_their_kind() {
+        let cfg = config_for("http://127.0.0.1:1");
+        assert_eq!(cfg.apps.len(), 2);
+        for app in &cfg.apps {
+            assert_eq!(
+                app.enabled_apis(),
+                Api::for_kind(app.kind).collect::<Vec<_>>(),
+                "{}",
+                app.name
+            );
+        }
+        let oa = cfg
+            .apps
+            .iter()
+            .find(|a| a.kind == AppKind::OfficialAccount)
+            .map(|a| a.enabled_apis())
+            .unwrap_or_default();
+        for api in [
+            Api::UpstreamMsg,
+            Api::UpstreamMsgHour,
+            Api::UpstreamMsgDist,
+            Api::InterfaceSummary,
+            Api::InterfaceSummaryHour,
+            Api::BizSummary,
+        ] {
+            assert!(oa.contains(&api), "{api:?}");
+        }
+    }
+}

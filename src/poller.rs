@@ -593,9 +593,12 @@ impl Poller {
         }
     }
 
-    /// True once every app has had its first poll.
+    /// True once every app has had its first poll **and** `/metrics` shows
+    /// it: the published snapshot's own flag, since mid-round publishes are
+    /// throttled and an app's data can reach `/metrics` after its poll ends.
     pub fn ready(&self) -> bool {
         !self.awaiting_discovery.load(Ordering::Relaxed)
+            && self.store.load().ready
             && self.apps.load().iter().all(|a| a.lock().polled_once)
     }
 }

@@ -13,14 +13,14 @@ use wechat_exporter::dates::{beijing_midnight, latest_day, DateRange, Period};
 use wechat_exporter::simulator::{SimConfig, SimServer, Simulator};
 use wechat_exporter::wechat::api::Api;
 
-struct Setup {
-    clock: Clock,
-    sim: Simulator,
+pub(crate) struct Setup {
+    pub(crate) clock: Clock,
+    pub(crate) sim: Simulator,
     _server: SimServer,
-    config: Config,
+    pub(crate) config: Config,
 }
 
-async fn setup(now: DateTime<Utc>, apps: Vec<AppConfig>) -> Setup {
+pub(crate) async fn setup(now: DateTime<Utc>, apps: Vec<AppConfig>) -> Setup {
     let clock = Clock::manual(now);
     let sim = Simulator::new(SimConfig {
         seed: 7,
@@ -48,7 +48,7 @@ async fn setup(now: DateTime<Utc>, apps: Vec<AppConfig>) -> Setup {
     }
 }
 
-fn opts(from: NaiveDate, to: NaiveDate, output: &Path) -> Options {
+pub(crate) fn opts(from: NaiveDate, to: NaiveDate, output: &Path) -> Options {
     Options {
         from,
         to,
@@ -84,7 +84,7 @@ fn same_text(a: &str, b: &str) {
     }
 }
 
-fn data_calls(sim: &Simulator) -> usize {
+pub(crate) fn data_calls(sim: &Simulator) -> usize {
     sim.requests()
         .iter()
         .filter(|r| {
@@ -94,7 +94,7 @@ fn data_calls(sim: &Simulator) -> usize {
 }
 
 /// Every timestamp in an OpenMetrics text.
-fn timestamps(text: &str) -> Vec<i64> {
+pub(crate) fn timestamps(text: &str) -> Vec<i64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
@@ -102,7 +102,7 @@ fn timestamps(text: &str) -> Vec<i64> {
 }
 
 /// Families must be contiguous, declared once, and the file must end in EOF.
-fn check_openmetrics(text: &str) {
+pub(crate) fn check_openmetrics(text: &str) {
     assert!(text.ends_with("# EOF\n"), "no # EOF at the end");
     let mut seen = std::collections::HashSet::new();
     let mut current = String::new();

@@ -84,11 +84,65 @@ async fn demo_serves_metrics_landing_page_and_stops_on_sigterm() {
         "wechat_miniprogram_portrait_visitors",
         "wechat_official_account_followers",
         "wechat_official_account_new_followers",
+        // The families of issue 12, on the Official Account's first poll.
+        "wechat_official_account_messages",
+        "wechat_official_account_message_senders",
+        "wechat_official_account_messages_by_hour",
+        "wechat_official_account_message_senders_by_hour",
+        "wechat_official_account_message_senders_by_interval",
+        "wechat_official_account_callbacks",
+        "wechat_official_account_callback_failures",
+        "wechat_official_account_callback_time_seconds",
+        "wechat_official_account_callback_max_time_seconds",
+        "wechat_official_account_callbacks_by_hour",
+        "wechat_official_account_publish_readers",
+        "wechat_official_account_publish_sharers",
+        "wechat_official_account_publish_likes",
+        "wechat_official_account_publish_hearts",
+        "wechat_official_account_publish_comments",
         "wechat_data_date_timestamp_seconds",
         "wechat_exporter_build_info",
     ] {
         assert!(m.count(family) > 0, "{family} missing from the demo");
     }
+    let oa = ("app", "demo-official-account");
+    for (family, labels) in [
+        (
+            "wechat_official_account_messages",
+            vec![
+                oa,
+                ("period", "daily"),
+                ("msg_type", "1"),
+                ("msg_type_name", "text"),
+            ],
+        ),
+        ("wechat_official_account_callbacks", vec![oa]),
+        ("wechat_official_account_publish_readers", vec![oa]),
+    ] {
+        assert!(m.must(family, &labels) > 0.0, "{family} of the demo is 0");
+    }
+    // Whether the demo's publish numbers are still provisional depends on
+    // the hour; that they say which is not.
+    let fin = m.must(
+        "wechat_exporter_data_final",
+        &[oa, ("api", "publish_summary")],
+    );
+    assert!(fin == 0.0 || fin == 1.0, "{fin}");
+    // Named keys: the demo's visit distribution names its sources.
+    assert!(
+        m.get(
+            "wechat_miniprogram_visit_distribution",
+            &[
+                ("app", "demo-miniprogram"),
+                ("period", "daily"),
+                ("index", "access_source_session_cnt"),
+                ("key", "29"),
+                ("key_name", "task bar - recently used"),
+            ]
+        )
+        .is_some(),
+        "key 29 is named in the demo"
+    );
     assert!(
         m.must(
             "wechat_miniprogram_visitors",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod backfill;
+mod backfill_oa;
 mod binary;
 mod client;
 mod common;
@@ -15,6 +16,7 @@ mod hardening;
 mod isolation;
 mod load;
 mod memory;
+mod names;
 mod performance;
 mod platform;
 mod prometheus;
