@@ -9,8 +9,9 @@
 //! `collectors/`, and its simulator handler in `simulator/server.rs`.
 
 use crate::collectors::{
-    daily_summary, interface_summary, publish_summary, retention, upstream_msg, user_analysis,
-    user_portrait, visit_distribution, visit_page, visit_trend, Collector,
+    article_daily, article_totals, daily_summary, interface_summary, publish_summary,
+    published_articles, retention, upstream_msg, user_analysis, user_portrait, visit_distribution,
+    visit_page, visit_trend, Collector,
 };
 use crate::dates::{DateRange, Period};
 use crate::families::Family;
@@ -58,6 +59,16 @@ pub enum Api {
     // 2025 publish analytics.
     #[serde(rename = "publish_summary")]
     BizSummary,
+    // 2025 publish analytics per article, and the titles of published
+    // articles (the free-publish list) that name them.
+    #[serde(rename = "article_reads")]
+    ArticleRead,
+    #[serde(rename = "article_shares")]
+    ArticleShare,
+    #[serde(rename = "article_totals")]
+    ArticleTotalDetail,
+    #[serde(rename = "published_articles")]
+    PublishedArticles,
 }
 
 /// Which kind of WeChat account an app is.
@@ -99,6 +110,10 @@ pub enum Request {
     /// `{"begin_date","end_date"}` in the row's [`DateFormat`]: every
     /// datacube API.
     Dates,
+    /// `{"offset":0,"count":count,"no_content":1}`: the newest `count`
+    /// entries of a list that is not dated (the free-publish list); the
+    /// range is ignored.
+    Latest { count: u32 },
 }
 
 /// How history is fetched by `backfill`.
@@ -147,7 +162,7 @@ const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpReten
 const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
 
 /// The table, in [`Api`] order (a unit test checks it).
-pub static SPECS: [ApiSpec; 22] = [
+pub static SPECS: [ApiSpec; 26] = [
     ApiSpec {
         api: Api::DailySummary,
         label: "daily_summary",
@@ -464,6 +479,75 @@ pub static SPECS: [ApiSpec; 22] = [
             Family::OaPublishDetail,
         ],
     },
+    ApiSpec {
+        api: Api::ArticleRead,
+        label: "article_reads",
+        path: "/datacube/getarticleread",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        // The docs give no span; answers hold one `ref_date`: one day.
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &article_daily::ArticleReads,
+        families: &[Family::OaArticleReaders, Family::OaArticleReadersBySource],
+    },
+    ApiSpec {
+        api: Api::ArticleShare,
+        label: "article_shares",
+        path: "/datacube/getarticleshare",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        // "日期范围仅支持查询1天".
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &article_daily::ArticleShares,
+        families: &[Family::OaArticleSharers],
+    },
+    ApiSpec {
+        api: Api::ArticleTotalDetail,
+        label: "article_totals",
+        path: "/datacube/getarticletotaldetail",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(article_totals::WINDOW_DAYS),
+        request: Request::Dates,
+        history: History::None(
+            "its numbers are totals since each article's publication, as of the call: a past day's totals are not a value of that day",
+        ),
+        collector: &article_totals::ArticleTotals,
+        families: &[
+            Family::OaArticleCumulativeReaders,
+            Family::OaArticleCumulativeSharers,
+            Family::OaArticleCumulativeLikes,
+            Family::OaArticleCumulativeHearts,
+            Family::OaArticleCumulativeComments,
+            Family::OaArticleCumulativeCollections,
+            Family::OaArticleCumulativeReadFinishRatio,
+            Family::OaArticleCumulativeReadDeliveryRatio,
+            Family::OaArticleCumulativeDetail,
+            Family::OaArticlePublishedTimestamp,
+        ],
+    },
+    ApiSpec {
+        api: Api::PublishedArticles,
+        label: "published_articles",
+        path: "/cgi-bin/freepublish/batchget",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(1),
+        request: Request::Latest {
+            count: published_articles::COUNT,
+        },
+        history: History::None("WeChat lists what is published now, not what was on a past day"),
+        collector: &published_articles::PublishedArticles,
+        families: &[Family::OaArticleInfo],
+    },
 ];
 
 impl ApiSpec {
@@ -477,6 +561,19 @@ impl ApiSpec {
                 };
                 serde_json::json!({ "begin_date": begin, "end_date": end })
             }
+            Request::Latest { count } => {
+                serde_json::json!({ "offset": 0, "count": count, "no_content": 1 })
+            }
+        }
+    }
+
+    /// The first day WeChat keeps data of, when its docs name one: days
+    /// before it are served empty, and backfill skips them.
+    pub fn data_since(&self) -> Option<chrono::NaiveDate> {
+        match self.api {
+            // "数据存储起始时间为2025-11-01,之前日期数据无效".
+            Api::ArticleShare => chrono::NaiveDate::from_ymd_opt(2025, 11, 1),
+            _ => None,
         }
     }
 
@@ -499,7 +596,7 @@ impl ApiSpec {
 }
 
 impl Api {
-    pub const ALL: [Api; 22] = [
+    pub const ALL: [Api; 26] = [
         Api::DailySummary,
         Api::DailyVisitTrend,
         Api::WeeklyVisitTrend,
@@ -522,6 +619,10 @@ impl Api {
         Api::InterfaceSummary,
         Api::InterfaceSummaryHour,
         Api::BizSummary,
+        Api::ArticleRead,
+        Api::ArticleShare,
+        Api::ArticleTotalDetail,
+        Api::PublishedArticles,
     ];
 
     /// This API's row of the table.

@@ -402,7 +402,12 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
         let period = api.period();
         match api.spec().history {
             History::Periods => {
+                // Days before WeChat's storage starts hold nothing: not asked.
+                let since = api.spec().data_since();
                 for p in periods(period, from, to) {
+                    if since.is_some_and(|s| p.begin < s) {
+                        continue;
+                    }
                     let range = api.spec().call_range(p);
                     units.push(Unit {
                         key: key(api, range),
@@ -681,6 +686,12 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
                 report
                     .skipped
                     .push(format!("{} {}: {why}", app.name, api.label()));
+            } else if let Some(since) = api.spec().data_since().filter(|s| opts.from < *s) {
+                report.skipped.push(format!(
+                    "{} {}: days before {since}: WeChat keeps no data before it",
+                    app.name,
+                    api.label()
+                ));
             }
         }
     }
@@ -883,6 +894,7 @@ fn collect_unit(
     let ctx = Ctx {
         app: &app.name,
         page_limit: app.page_limit,
+        article_limit: app.article_limit,
         oa_released_day,
     };
     let mut out = Vec::new();

@@ -165,6 +165,10 @@ pub struct AppConfig {
     /// Pages of `visit_page` to publish, the busiest first (WeChat sends 200).
     #[serde(default = "default_page_limit")]
     pub page_limit: usize,
+    /// Articles each per-article API publishes (`article_reads`,
+    /// `article_shares`, `article_totals`), the most read (shared) first.
+    #[serde(default = "default_article_limit")]
+    pub article_limit: usize,
     /// Resolved at load from `secret` or `secret_file`.
     #[serde(skip)]
     pub resolved_secret: Secret,
@@ -183,6 +187,7 @@ impl AppConfig {
             apis: None,
             exclude_apis: Vec::new(),
             page_limit: default_page_limit(),
+            article_limit: default_article_limit(),
             resolved_secret: secret,
         }
     }
@@ -223,6 +228,9 @@ fn default_release_hour() -> f64 {
 }
 fn default_page_limit() -> usize {
     200
+}
+fn default_article_limit() -> usize {
+    20
 }
 
 impl Config {
@@ -360,6 +368,9 @@ impl Config {
             }
             if app.page_limit == 0 || app.page_limit > 200 {
                 return Err(invalid(&f("page_limit"), "must be between 1 and 200"));
+            }
+            if app.article_limit == 0 || app.article_limit > 200 {
+                return Err(invalid(&f("article_limit"), "must be between 1 and 200"));
             }
             app.resolved_secret = match (&app.secret, &app.secret_file, &app.token) {
                 (Some(_), Some(_), _) => {
@@ -623,6 +634,7 @@ mod tests {
         assert_eq!(cfg.apps[0].resolved_secret.expose(), "s3cr3t-value");
         assert_eq!(cfg.apps[0].enabled_apis().len(), 10);
         assert_eq!(cfg.apps[0].page_limit, 200);
+        assert_eq!(cfg.apps[0].article_limit, 20);
     }
 
     #[test]
@@ -636,6 +648,9 @@ mod tests {
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    apis: [daily_visit_trend]\n", "apps[0].apis"),
             ("poll:\n  interval: 0s\n", "poll.interval"),
             ("wechat:\n  api_url: ftp://x\n", "wechat.api_url"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: 0\n", "apps[0].article_limit"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: 100000\n", "apps[0].article_limit"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: many\n", "article_limit"),
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n", "apps[1].name"),
         ];
         for (yaml, field) in cases {

@@ -140,6 +140,7 @@ async fn every_endpoint_answers_and_collects() {
                 let ctx = Ctx {
                     app: "x",
                     page_limit: 200,
+                    article_limit: 20,
                     oa_released_day: Some(target.range.end),
                 };
                 match c.collect(&ctx, &target, body).unwrap() {
