@@ -66,7 +66,8 @@ async fn main() {
             .map(|a| floor(a.kind, today, 2))
             .sum::<usize>();
         for r in sim.requests() {
-            if r.path.starts_with("/datacube/") {
+            // Data calls: datacube and the free-publish list (a /cgi-bin/ path).
+            if r.api.is_some() {
                 data += 1;
             } else if r.path.starts_with("/cgi-bin/") {
                 tokens += 1;

@@ -159,12 +159,13 @@ impl Harness {
         ))
     }
 
-    /// Datacube calls (token calls excluded) the simulator received.
+    /// Data calls (datacube and the free-publish list; token calls
+    /// excluded) the simulator received.
     pub fn data_calls(&self) -> usize {
         self.sim
             .requests()
             .iter()
-            .filter(|r| r.path.starts_with("/datacube/"))
+            .filter(|r| r.api.is_some())
             .count()
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+mod articles;
 mod backfill;
 mod binary;
 mod client;
