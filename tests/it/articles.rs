@@ -242,6 +242,19 @@ fn assert_titles_match(h: &Harness, m: &Exposition, ctx: &str) -> BTreeSet<Strin
     got.into_keys().collect()
 }
 
+/// `v` with every number as an f64.
+fn numbers_as_f64(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => n.as_f64().map_or(Value::Null, |f| serde_json::json!(f)),
+        Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_f64).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect())
+        }
+        other => other,
+    }
+}
+
 fn calls(h: &Harness, path: &str) -> usize {
     h.sim.requests().iter().filter(|r| r.path == path).count()
 }
@@ -400,5 +413,152 @@ async fn a_malformed_article_costs_only_that_article() {
         let sel = [("app", "news"), ("api", api)];
         assert_eq!(m.must("wechat_exporter_poll_success", &sel), 1.0, "{api}");
         assert_eq!(m.must("wechat_exporter_data_ready", &sel), 1.0, "{api}");
+    }
+}
+
+/// The simulator's article endpoints: WeChat's spans (61501), the list's
+/// `count` (1–20), `is_delay` before noon, shares empty before 2025-11-01,
+/// and bodies equal to the accessors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_serves_articles_with_the_documented_rules() {
+    use serde_json::{json, Value};
+    // 11:00 Beijing on 20 November 2025.
+    let h = Harness::new("2025-11-20T03:00:00Z", 10.0, 10.0, vec![app()]).await;
+    let http = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        let http = http.clone();
+        async move {
+            http.post(path)
+                .json(&body)
+                .send()
+                .await
+                .expect("simulator answers")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let base = h.server.url();
+    let tok = post(
+        format!("{base}/cgi-bin/stable_token"),
+        json!({"grant_type": "client_credential", "appid": OA_APPID, "secret": OA_SECRET}),
+    )
+    .await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let call = |path: &str, body: Value| post(format!("{base}{path}?access_token={tok}"), body);
+    let dates = |b: &str, e: &str| json!({"begin_date": b, "end_date": e});
+    let code = |v: &Value| v["errcode"].as_i64().unwrap_or(0);
+
+    // One day for reads and shares; at most 30 for totals; never today.
+    assert_eq!(
+        code(&call(READS, dates("2025-11-18", "2025-11-19")).await),
+        61501
+    );
+    assert_eq!(
+        code(&call(SHARES, dates("2025-11-18", "2025-11-19")).await),
+        61501
+    );
+    assert_eq!(
+        code(&call(TOTALS, dates("2025-10-20", "2025-11-19")).await),
+        61501
+    );
+    assert_eq!(
+        code(&call(READS, dates("2025-11-20", "2025-11-20")).await),
+        61501
+    );
+    assert_eq!(
+        code(&call(READS, json!({"begin_date": "20251119"})).await),
+        61500
+    );
+
+    // Yesterday before noon: served, not settled.
+    let y = NaiveDate::from_ymd_opt(2025, 11, 19).expect("date");
+    let v = call(READS, dates("2025-11-19", "2025-11-19")).await;
+    assert_eq!(v["is_delay"], json!(true));
+    assert_eq!(
+        serde_json::from_value::<Vec<ArticleDayRow>>(v["list"].clone()).expect("rows"),
+        h.sim.article_read(OA_APPID, y, true)
+    );
+    // The day before is settled.
+    let v = call(SHARES, dates("2025-11-18", "2025-11-18")).await;
+    assert_eq!(v["is_delay"], json!(false));
+    let y2 = y - Duration::days(1);
+    assert_eq!(
+        serde_json::from_value::<Vec<ArticleDayRow>>(v["list"].clone()).expect("rows"),
+        h.sim.article_share(OA_APPID, y2, false)
+    );
+    // No shares are kept before 2025-11-01: an empty answer, not an error.
+    let v = call(SHARES, dates("2025-10-31", "2025-10-31")).await;
+    assert_eq!((code(&v), v["list"].clone()), (0, json!([])));
+    assert!(!h
+        .sim
+        .article_read(OA_APPID, y2 - Duration::days(20), false)
+        .is_empty());
+
+    let window = DateRange {
+        begin: y - Duration::days(29),
+        end: y,
+    };
+    let v = call(TOTALS, dates("2025-10-21", "2025-11-19")).await;
+    let rows: Vec<ArticleTotalRow> = serde_json::from_value(v["list"].clone()).expect("rows");
+    let want = h.sim.article_totals(OA_APPID, window, true);
+    // Numbers compared as numbers: `17` on the wire is the generator's 17.0.
+    assert_eq!(
+        numbers_as_f64(v["list"].clone()),
+        numbers_as_f64(serde_json::to_value(&want).expect("json"))
+    );
+    // Each article: one entry per day since publication, totals growing.
+    for r in &rows {
+        let from: NaiveDate = r.ref_date.parse().expect("date");
+        assert_eq!(
+            r.detail_list.len() as i64,
+            (y - from).num_days() + 1,
+            "{}",
+            r.msgid
+        );
+        let reads: Vec<f64> = r.detail_list.iter().map(|s| num(s, "read_user")).collect();
+        assert!(reads.windows(2).all(|w| w[0] <= w[1]), "{reads:?}");
+    }
+    assert!(
+        rows.iter().any(|r| r.publish_type == Some(2.0)),
+        "publish_type 2 occurs"
+    );
+
+    // The free-publish list: count 1–20, newest first, titles as named.
+    for bad in [
+        json!({"offset": 0, "count": 0}),
+        json!({"offset": 0, "count": 21}),
+        json!({"count": 5}),
+    ] {
+        assert_eq!(code(&call(LIST, bad.clone()).await), 47001, "{bad}");
+    }
+    let v = call(LIST, json!({"offset": 0, "count": 20, "no_content": 1})).await;
+    let (total, items) = h.sim.published_articles(OA_APPID, 0, 20);
+    assert_eq!(v["total_count"], json!(total));
+    assert_eq!(v["item_count"], json!(20));
+    assert_eq!(
+        numbers_as_f64(v["item"].clone()),
+        numbers_as_f64(serde_json::to_value(&items).expect("json"))
+    );
+    let times: Vec<f64> = items.iter().filter_map(|i| i.update_time).collect();
+    assert!(times.windows(2).all(|w| w[0] > w[1]), "newest first");
+    // Every listed article is one the datacube knows, by msgid.
+    for item in &items {
+        for n in item.content.news_item.iter() {
+            let id = url_msgid(&n.url);
+            let day = beijing_date(
+                chrono::DateTime::from_timestamp(item.update_time.expect("t") as i64, 0)
+                    .expect("t"),
+            );
+            assert!(
+                h.sim
+                    .articles_on(OA_APPID, day)
+                    .iter()
+                    .any(|a| a.msgid() == id),
+                "{id} published on {day}"
+            );
+        }
     }
 }
