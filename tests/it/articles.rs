@@ -340,6 +340,15 @@ async fn thirty_days_of_articles_match_the_simulator_at_the_call_floor() {
         let per_api: Vec<usize> = spent.iter().zip(before).map(|(a, b)| a - b).collect();
         assert_eq!(per_api, [2, 2, 2, 1], "{ctx}: calls to {paths:?}");
     }
+    let m = h.metrics();
+    let article_series = m
+        .samples
+        .iter()
+        .filter(|(n, _, _)| n.starts_with("wechat_official_account_article_"))
+        .count();
+    let bound = LIMIT * (1 + 8) + LIMIT + LIMIT * 16 + 160;
+    assert!(article_series <= bound, "{article_series} > {bound}");
+    eprintln!("articles: {article_series} per-article series at article_limit {LIMIT}");
     // The data exercised what the contract promises: titles joined for
     // most articles, none for mass sends the list does not hold.
     assert!(

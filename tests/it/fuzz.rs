@@ -183,14 +183,9 @@ fn real_bodies() -> &'static Vec<(Api, Value)> {
                         == (appid == MP_APPID)
                 }) {
                     for target in collector(api).plan(utc(NOW)) {
-                        let (b, e) = if api.dashed_dates() {
-                            target.range.dashed()
-                        } else {
-                            target.range.compact()
-                        };
                         let v: Value = client
                             .post(format!("{url}{}?access_token={token}", api.path()))
-                            .json(&json!({"begin_date": b, "end_date": e}))
+                            .json(&api.spec().body(target.range))
                             .send()
                             .await
                             .unwrap()
