@@ -1163,6 +1163,30 @@ mod tests {
     }
 
     #[test]
+    fn share_days_before_wechat_keeps_them_are_not_asked() {
+        let mut app = AppConfig::new(
+            "news",
+            crate::apis::AppKind::OfficialAccount,
+            "wx00112233445566bb",
+            crate::secret::Secret::new("s".to_string()),
+        );
+        app.apis = Some(vec![Api::ArticleRead, Api::ArticleShare]);
+        let units = plan_app(&app, d("2025-10-30"), d("2025-11-02"));
+        let days = |api: Api| -> Vec<NaiveDate> {
+            units
+                .iter()
+                .filter(|u| u.key.api == api)
+                .map(|u| u.key.range.begin)
+                .collect()
+        };
+        assert_eq!(days(Api::ArticleRead).len(), 4);
+        assert_eq!(
+            days(Api::ArticleShare),
+            vec![d("2025-11-01"), d("2025-11-02")]
+        );
+    }
+
+    #[test]
     fn series_points_are_strictly_increasing_and_clamped() {
         let mut out = Vec::new();
         let n = write_series(
