@@ -66,8 +66,8 @@ async fn main() {
             .map(|a| floor(a.kind, today, 2))
             .sum::<usize>();
         for r in sim.requests() {
-            if r.path.starts_with("/datacube/") || r.path == wechat_exporter::apis::PERFORMANCE_PATH
-            {
+            // Data calls: every API of the table: datacube, performance and the free-publish list (a /cgi-bin/ path).
+            if r.api.is_some() {
                 data += 1;
             } else if r.path.starts_with("/cgi-bin/") {
                 tokens += 1;

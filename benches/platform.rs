@@ -109,11 +109,7 @@ async fn main() {
         }
         for r in sim.requests() {
             match r.token_kind.as_deref() {
-                _ if r.path.starts_with("/datacube/")
-                    || r.path == wechat_exporter::apis::PERFORMANCE_PATH =>
-                {
-                    data += 1
-                }
+                _ if r.api.is_some() => data += 1,
                 Some("component_token" | "authorizer_token") => tokens += 1,
                 Some("get_authorizer_list" | "get_authorizer_info") => discovery += 1,
                 _ => {}

@@ -9,8 +9,9 @@
 //! `collectors/`, and its simulator handler in `simulator/server.rs`.
 
 use crate::collectors::{
-    daily_summary, interface_summary, performance, publish_summary, retention, upstream_msg,
-    user_analysis, user_portrait, visit_distribution, visit_page, visit_trend, Collector,
+    article_daily, article_totals, daily_summary, interface_summary, performance, publish_summary,
+    published_articles, retention, upstream_msg, user_analysis, user_portrait, visit_distribution,
+    visit_page, visit_trend, Collector,
 };
 use crate::dates::{DateRange, Period};
 use crate::families::Family;
@@ -65,6 +66,16 @@ pub enum Api {
     PerformancePageSwitch,
     PerformanceMemory,
     PerformanceMemoryAnomaly,
+    // 2025 publish analytics per article, and the titles of published
+    // articles (the free-publish list) that name them.
+    #[serde(rename = "article_reads")]
+    ArticleRead,
+    #[serde(rename = "article_shares")]
+    ArticleShare,
+    #[serde(rename = "article_totals")]
+    ArticleTotalDetail,
+    #[serde(rename = "published_articles")]
+    PublishedArticles,
 }
 
 /// Which kind of WeChat account an app is.
@@ -114,6 +125,10 @@ pub enum Request {
         module: &'static str,
         networktype: bool,
     },
+    /// `{"offset":0,"count":count,"no_content":1}`: the newest `count`
+    /// entries of a list that is not dated (the free-publish list); the
+    /// range is ignored.
+    Latest { count: u32 },
 }
 
 /// The one path of every Mini Program performance module.
@@ -165,7 +180,7 @@ const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpReten
 const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
 
 /// The table, in [`Api`] order (a unit test checks it).
-pub static SPECS: [ApiSpec; 27] = [
+pub static SPECS: [ApiSpec; 31] = [
     ApiSpec {
         api: Api::DailySummary,
         label: "daily_summary",
@@ -562,6 +577,75 @@ pub static SPECS: [ApiSpec; 27] = [
         collector: &performance::Performance(Family::MpPerfMemoryAnomaly),
         families: &[Family::MpPerfMemoryAnomaly],
     },
+    ApiSpec {
+        api: Api::ArticleRead,
+        label: "article_reads",
+        path: "/datacube/getarticleread",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        // The docs give no span; answers hold one `ref_date`: one day.
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &article_daily::ArticleReads,
+        families: &[Family::OaArticleReaders, Family::OaArticleReadersBySource],
+    },
+    ApiSpec {
+        api: Api::ArticleShare,
+        label: "article_shares",
+        path: "/datacube/getarticleshare",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        // "日期范围仅支持查询1天".
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &article_daily::ArticleShares,
+        families: &[Family::OaArticleSharers],
+    },
+    ApiSpec {
+        api: Api::ArticleTotalDetail,
+        label: "article_totals",
+        path: "/datacube/getarticletotaldetail",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(article_totals::WINDOW_DAYS),
+        request: Request::Dates,
+        history: History::None(
+            "its numbers are totals since each article's publication, as of the call: a past day's totals are not a value of that day",
+        ),
+        collector: &article_totals::ArticleTotals,
+        families: &[
+            Family::OaArticleCumulativeReaders,
+            Family::OaArticleCumulativeSharers,
+            Family::OaArticleCumulativeLikes,
+            Family::OaArticleCumulativeHearts,
+            Family::OaArticleCumulativeComments,
+            Family::OaArticleCumulativeCollections,
+            Family::OaArticleCumulativeReadFinishRatio,
+            Family::OaArticleCumulativeReadDeliveryRatio,
+            Family::OaArticleCumulativeDetail,
+            Family::OaArticlePublishedTimestamp,
+        ],
+    },
+    ApiSpec {
+        api: Api::PublishedArticles,
+        label: "published_articles",
+        path: "/cgi-bin/freepublish/batchget",
+        kind: AppKind::OfficialAccount,
+        period: Period::Daily,
+        dates: DateFormat::Dashed,
+        span: Span::UpToDays(1),
+        request: Request::Latest {
+            count: published_articles::COUNT,
+        },
+        history: History::None("WeChat lists what is published now, not what was on a past day"),
+        collector: &published_articles::PublishedArticles,
+        families: &[Family::OaArticleInfo],
+    },
 ];
 
 impl ApiSpec {
@@ -610,6 +694,9 @@ impl ApiSpec {
                     "params": params,
                 })
             }
+            Request::Latest { count } => {
+                serde_json::json!({ "offset": 0, "count": count, "no_content": 1 })
+            }
         }
     }
 
@@ -617,7 +704,17 @@ impl ApiSpec {
     pub fn module(&self) -> Option<&'static str> {
         match self.request {
             Request::Performance { module, .. } => Some(module),
-            Request::Dates => None,
+            Request::Dates | Request::Latest { .. } => None,
+        }
+    }
+
+    /// The first day WeChat keeps data of, when its docs name one: days
+    /// before it are served empty, and backfill skips them.
+    pub fn data_since(&self) -> Option<chrono::NaiveDate> {
+        match self.api {
+            // "数据存储起始时间为2025-11-01,之前日期数据无效".
+            Api::ArticleShare => chrono::NaiveDate::from_ymd_opt(2025, 11, 1),
+            _ => None,
         }
     }
 
@@ -640,7 +737,7 @@ impl ApiSpec {
 }
 
 impl Api {
-    pub const ALL: [Api; 27] = [
+    pub const ALL: [Api; 31] = [
         Api::DailySummary,
         Api::DailyVisitTrend,
         Api::WeeklyVisitTrend,
@@ -668,6 +765,10 @@ impl Api {
         Api::PerformancePageSwitch,
         Api::PerformanceMemory,
         Api::PerformanceMemoryAnomaly,
+        Api::ArticleRead,
+        Api::ArticleShare,
+        Api::ArticleTotalDetail,
+        Api::PublishedArticles,
     ];
 
     /// This API's row of the table.

@@ -404,7 +404,12 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
         let period = api.period();
         match api.spec().history {
             History::Periods => {
+                // Days before WeChat's storage starts hold nothing: not asked.
+                let since = api.spec().data_since();
                 for p in periods(period, from, to) {
+                    if since.is_some_and(|s| p.begin < s) {
+                        continue;
+                    }
                     let range = api.spec().call_range(p);
                     units.push(Unit {
                         key: key(api, range),
@@ -694,6 +699,12 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
                 report
                     .skipped
                     .push(format!("{} {}: {why}", app.name, api.label()));
+            } else if let Some(since) = api.spec().data_since().filter(|s| opts.from < *s) {
+                report.skipped.push(format!(
+                    "{} {}: days before {since}: WeChat keeps no data before it",
+                    app.name,
+                    api.label()
+                ));
             }
         }
     }
@@ -910,6 +921,7 @@ fn collect_unit(
     let ctx = Ctx {
         app: &app.name,
         page_limit: app.page_limit,
+        article_limit: app.article_limit,
         oa_released_day,
     };
     let mut out = Vec::new();
@@ -1178,6 +1190,30 @@ mod tests {
         let (s, e) = window(DateRange::month_of(d("2025-01-10")), Period::Monthly);
         assert_eq!(s, beijing_midnight(d("2025-02-01")).timestamp());
         assert_eq!(e, beijing_midnight(d("2025-03-01")).timestamp());
+    }
+
+    #[test]
+    fn share_days_before_wechat_keeps_them_are_not_asked() {
+        let mut app = AppConfig::new(
+            "news",
+            crate::apis::AppKind::OfficialAccount,
+            "wx00112233445566bb",
+            crate::secret::Secret::new("s".to_string()),
+        );
+        app.apis = Some(vec![Api::ArticleRead, Api::ArticleShare]);
+        let units = plan_app(&app, d("2025-10-30"), d("2025-11-02"));
+        let days = |api: Api| -> Vec<NaiveDate> {
+            units
+                .iter()
+                .filter(|u| u.key.api == api)
+                .map(|u| u.key.range.begin)
+                .collect()
+        };
+        assert_eq!(days(Api::ArticleRead).len(), 4);
+        assert_eq!(
+            days(Api::ArticleShare),
+            vec![d("2025-11-01"), d("2025-11-02")]
+        );
     }
 
     #[test]

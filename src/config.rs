@@ -178,6 +178,10 @@ pub struct AppConfig {
     /// Mini Program performance: dimensions to break down.
     #[serde(default)]
     pub performance: PerformanceConfig,
+    /// Articles each per-article API publishes (`article_reads`,
+    /// `article_shares`, `article_totals`), the most read (shared) first.
+    #[serde(default = "default_article_limit")]
+    pub article_limit: usize,
     /// Resolved at load from `secret` or `secret_file`.
     #[serde(skip)]
     pub resolved_secret: Secret,
@@ -197,6 +201,7 @@ impl AppConfig {
             exclude_apis: Vec::new(),
             page_limit: default_page_limit(),
             performance: PerformanceConfig::default(),
+            article_limit: default_article_limit(),
             resolved_secret: secret,
         }
     }
@@ -237,6 +242,9 @@ fn default_release_hour() -> f64 {
 }
 fn default_page_limit() -> usize {
     200
+}
+fn default_article_limit() -> usize {
+    20
 }
 
 impl Config {
@@ -395,6 +403,9 @@ impl Config {
                         "is listed twice",
                     ));
                 }
+            }
+            if app.article_limit == 0 || app.article_limit > 200 {
+                return Err(invalid(&f("article_limit"), "must be between 1 and 200"));
             }
             app.resolved_secret = match (&app.secret, &app.secret_file, &app.token) {
                 (Some(_), Some(_), _) => {
@@ -667,6 +678,7 @@ mod tests {
             ["networktype", "device_level"]
         );
         assert_eq!(cfg.apps[0].page_limit, 200);
+        assert_eq!(cfg.apps[0].article_limit, 20);
     }
 
     #[test]
@@ -684,6 +696,9 @@ mod tests {
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [device, device]\n", "apps[0].performance.dimensions[1]"),
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [device]\n", "apps[0].performance.dimensions"),
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      modules: [x]\n", "modules"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: 0\n", "apps[0].article_limit"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: 100000\n", "apps[0].article_limit"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: many\n", "article_limit"),
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n", "apps[1].name"),
         ];
         for (yaml, field) in cases {

@@ -374,6 +374,7 @@ impl Poller {
             let ctx = Ctx {
                 app: &app.config.name,
                 page_limit: app.config.page_limit,
+                article_limit: app.config.article_limit,
                 oa_released_day,
             };
             let outcome = result.and_then(|body| {

@@ -29,10 +29,12 @@ pub fn floor(kind: AppKind, today: chrono::NaiveDate, publish_asks: usize) -> us
         // performance modules (one whole-population call each).
         AppKind::Miniprogram => 17 + 5 + if monday { 6 } else { 0 } + if first { 3 } else { 0 },
         // followers (2); daily and hourly messages, message distribution,
-        // callbacks and hourly callbacks (5); the publish summary; weekly
+        // callbacks and hourly callbacks (5); the published-articles list
+        // (1); the publish summary, article reads, shares and totals (4
+        // APIs with is_delay, each asked `publish_asks` times); weekly
         // messages and distribution on Mondays; monthly ones on the 1st.
         AppKind::OfficialAccount => {
-            7 + publish_asks + if monday { 2 } else { 0 } + if first { 2 } else { 0 }
+            8 + 4 * publish_asks + if monday { 2 } else { 0 } + if first { 2 } else { 0 }
         }
     }
 }

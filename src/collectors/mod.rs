@@ -10,11 +10,14 @@ use crate::wechat::types::{excerpt, Lenient};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
 
+pub mod article_daily;
+pub mod article_totals;
 pub mod daily_summary;
 pub mod interface_summary;
 pub mod names;
 pub mod performance;
 pub mod publish_summary;
+pub mod published_articles;
 pub mod retention;
 pub mod upstream_msg;
 pub mod user_analysis;
@@ -34,6 +37,8 @@ pub struct Ctx<'a> {
     /// released, which tells an empty `getusersummary` (no follows) from an
     /// unreleased one.
     pub oa_released_day: Option<NaiveDate>,
+    /// At most this many articles are published by each per-article API.
+    pub article_limit: usize,
 }
 
 /// The outcome of one answer.
@@ -62,6 +67,24 @@ impl Collected {
             Collected::Partial { samples, skipped }
         }
     }
+
+    /// The samples of an answer that says whether its numbers may still
+    /// change (`is_delay`, see [`is_delay`]): provisional ones are asked
+    /// for again until final. Skipped parts of a provisional answer are
+    /// reported by the final one, which is asked for anyway.
+    pub fn settled(samples: Vec<Sample>, skipped: Vec<String>, delayed: bool) -> Self {
+        if delayed {
+            Collected::Provisional(samples)
+        } else {
+            Collected::with_skipped(samples, skipped)
+        }
+    }
+}
+
+/// Whether an answer of the 2025 publish analytics says its numbers may
+/// still change (`"is_delay": true`).
+pub(crate) fn is_delay(body: &serde_json::Value) -> bool {
+    body.get("is_delay").and_then(serde_json::Value::as_bool) == Some(true)
 }
 
 /// A WeChat answer that does not have the documented shape.

@@ -78,7 +78,7 @@ pub fn takes(api: Api, field: &str) -> bool {
         crate::apis::Request::Performance { networktype, .. } => {
             field != "networktype" || networktype
         }
-        crate::apis::Request::Dates => false,
+        crate::apis::Request::Dates | crate::apis::Request::Latest { .. } => false,
     }
 }
 
@@ -164,6 +164,7 @@ mod tests {
         Ctx {
             app: "shop",
             page_limit: 200,
+            article_limit: 20,
             oa_released_day: None,
         }
     }

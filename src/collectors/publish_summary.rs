@@ -5,7 +5,7 @@
 //! provisional and asked for again until WeChat says they are final.
 
 use super::upstream_msg::period_target;
-use super::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
+use super::{dated_rows, is_delay, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::BizSummaryRow;
@@ -33,8 +33,9 @@ impl Collector for PublishSummary {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let delayed = body.get("is_delay").and_then(serde_json::Value::as_bool) == Some(true);
-        let Some((rows, _)) = dated_rows::<BizSummaryRow>(ctx, target, body, |r| &r.ref_date)?
+        let delayed = is_delay(&body);
+        let Some((rows, skipped)) =
+            dated_rows::<BizSummaryRow>(ctx, target, body, |r| &r.ref_date)?
         else {
             return Ok(Collected::NotReady);
         };
@@ -62,11 +63,7 @@ impl Collector for PublishSummary {
                 ));
             }
         }
-        Ok(if delayed {
-            Collected::Provisional(out)
-        } else {
-            Collected::Samples(out)
-        })
+        Ok(Collected::settled(out, skipped, delayed))
     }
 }
 
@@ -90,6 +87,7 @@ mod tests {
             app: "news",
             page_limit: 200,
             oa_released_day: None,
+            article_limit: 20,
         }
     }
 

@@ -14,6 +14,9 @@ use crate::wechat::types::{
 };
 use chrono::{Datelike, Duration, NaiveDate};
 
+mod articles;
+pub use articles::{Article, MSG_DATA_ID_BASE};
+
 /// One step of splitmix64: a fast, well-mixed 64-bit hash.
 pub(crate) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -34,6 +34,7 @@ use crate::wechat::types::{
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use data::Gen;
+pub use data::{Article, MSG_DATA_ID_BASE};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -504,6 +505,54 @@ impl Simulator {
         delayed: bool,
     ) -> crate::wechat::types::BizSummaryRow {
         self.gen(appid).biz_summary(day, delayed)
+    }
+
+    /// `getarticleread`'s rows for `day` (before or after they settle).
+    pub fn article_read(
+        &self,
+        appid: &str,
+        day: NaiveDate,
+        delayed: bool,
+    ) -> Vec<crate::wechat::types::ArticleDayRow> {
+        self.gen(appid).article_read(day, delayed)
+    }
+
+    /// `getarticleshare`'s rows for `day`: empty when nothing was shared
+    /// and before 2025-11-01.
+    pub fn article_share(
+        &self,
+        appid: &str,
+        day: NaiveDate,
+        delayed: bool,
+    ) -> Vec<crate::wechat::types::ArticleDayRow> {
+        self.gen(appid).article_share(day, delayed)
+    }
+
+    /// `getarticletotaldetail`'s rows for the articles published in `range`.
+    pub fn article_totals(
+        &self,
+        appid: &str,
+        range: DateRange,
+        delayed: bool,
+    ) -> Vec<crate::wechat::types::ArticleTotalRow> {
+        self.gen(appid).article_totals(range, delayed)
+    }
+
+    /// The free-publish list as served at the simulator's clock: the total
+    /// and `count` publications from `offset`, newest first.
+    pub fn published_articles(
+        &self,
+        appid: &str,
+        offset: usize,
+        count: usize,
+    ) -> (usize, Vec<crate::wechat::types::PublishedItem>) {
+        self.gen(appid)
+            .published(self.inner.clock.now(), offset, count)
+    }
+
+    /// The articles published on `day`.
+    pub fn articles_on(&self, appid: &str, day: NaiveDate) -> Vec<Article> {
+        self.gen(appid).articles_on(day)
     }
 
     pub fn interface_summary_hour(

@@ -154,6 +154,10 @@ pub(crate) struct DataJob {
     delayed: bool,
     /// Performance calls: the params as sent (validated).
     params: Vec<(String, String)>,
+    /// When the request arrived (lists that are not dated).
+    now: DateTime<Utc>,
+    /// `offset` and `count` of a list request (`Request::Latest`).
+    page: (usize, usize),
 }
 
 impl DataJob {
@@ -245,6 +249,33 @@ impl DataJob {
                 let module = api.spec().module().unwrap_or_default();
                 Ok(performance_body(g.performance(&days, module, &self.params)))
             }
+            Api::ArticleRead | Api::ArticleShare => Ok(json!({
+                "list": released_days(r, self.last)
+                    .flat_map(|d| {
+                        let late = self.delayed && d == self.last;
+                        if api == Api::ArticleRead {
+                            g.article_read(d, late)
+                        } else {
+                            g.article_share(d, late)
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+                "is_delay": self.delayed && r.end >= self.last,
+            })),
+            // Served only once `r.end` is released (see `data_call`).
+            Api::ArticleTotalDetail => Ok(json!({
+                "list": g.article_totals(r, self.delayed),
+                "is_delay": self.delayed,
+            })),
+            Api::PublishedArticles => {
+                let (offset, count) = self.page;
+                let (total, items) = g.published(self.now, offset, count);
+                Ok(json!({
+                    "total_count": total,
+                    "item_count": items.len(),
+                    "item": items,
+                }))
+            }
         };
         match v {
             Ok(Value::Object(mut m)) if self.wrong_shape => {
@@ -297,6 +328,15 @@ fn spoil_first_item(v: &mut Value) {
         return;
     }
     if let Some(n) = item.values_mut().find(|x| x.is_number()) {
+        *n = json!("n/a");
+        return;
+    }
+    // Numbers one object down (an article's `detail`).
+    if let Some(n) = item
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .find_map(|o| o.values_mut().find(|x| x.is_number()))
+    {
         *n = json!("n/a");
     }
 }
@@ -490,7 +530,9 @@ impl Inner {
             errcode: 0,
         };
         let is_token = path == STABLE_PATH || path == LEGACY_PATH;
-        let is_data = path.starts_with("/datacube/") || path == crate::apis::PERFORMANCE_PATH;
+        let is_data = path.starts_with("/datacube/")
+            || path == crate::apis::PERFORMANCE_PATH
+            || (!is_token && Api::from_path(path).is_some());
         if path == STABLE_PATH {
             rec.appid = json
                 .as_ref()
@@ -673,6 +715,25 @@ impl Inner {
         }
 
         let obj = json.and_then(Value::as_object).ok_or(47001)?;
+        if let crate::apis::Request::Latest { .. } = api.spec().request {
+            // The free-publish list: `offset` ≥ 0 and `count` 1–20.
+            let num = |k: &str| obj.get(k).and_then(Value::as_u64);
+            let offset = num("offset").ok_or(47001)?;
+            let count = num("count").filter(|c| (1..=20).contains(c)).ok_or(47001)?;
+            let today = DateRange::day(beijing_date(now));
+            return Ok(Step::Data(DataJob {
+                api,
+                gen: Gen::new(self.seed, &appid, app.scale).with_pages(app.pages),
+                range: today,
+                last: last_released(now, st.release_hour),
+                wrong_shape: false,
+                bad_item: false,
+                delayed: false,
+                params: Vec::new(),
+                now,
+                page: (offset as usize, count as usize),
+            }));
+        }
         let mut params = Vec::new();
         let range = if api.spec().module().is_some() {
             params = performance_params(obj)?;
@@ -697,6 +758,9 @@ impl Inner {
         // last day released.
         let ready = if api.spec().span == Span::PeriodStart {
             api.spec().data_period(range).end <= last
+        } else if api == Api::ArticleTotalDetail {
+            // Totals "as of end_date" need that day.
+            range.end <= last
         } else if api.dashed_dates() {
             range.begin <= last
         } else {
@@ -719,10 +783,14 @@ impl Inner {
             wrong_shape: false,
             bad_item: false,
             // The newest day's publish numbers settle at noon Beijing.
-            delayed: api == Api::BizSummary
-                && range.end >= last
+            delayed: matches!(
+                api,
+                Api::BizSummary | Api::ArticleRead | Api::ArticleShare | Api::ArticleTotalDetail
+            ) && range.end >= last
                 && beijing_hour(now) < super::PUBLISH_FINAL_HOUR,
             params,
+            now,
+            page: (0, 0),
         }))
     }
 }

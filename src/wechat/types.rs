@@ -452,3 +452,103 @@ fn number_in_string<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 fn number_as_string<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&v.to_string())
 }
+
+/// For `skip_serializing_if`: the simulator leaves out empty lists.
+fn no_items<T>(l: &Lenient<T>) -> bool {
+    l.is_empty()
+}
+
+/// One entry of `read_user_source`: readers from one scene, named in
+/// Chinese (`公众号消息`, `全部`, …); the set is open.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ReadSource {
+    pub scene_desc: String,
+    #[serde(default)]
+    pub user_count: Option<f64>,
+}
+
+/// `detail` of a `getarticleread` or `getarticleshare` row.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleDayDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_user: Option<f64>,
+    #[serde(default, skip_serializing_if = "no_items")]
+    pub read_user_source: Lenient<ReadSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_user: Option<f64>,
+}
+
+/// A row of `getarticleread` / `getarticleshare`: one article on one day.
+/// `msgid` is `<msg_data_id>_<index>`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleDayRow {
+    pub ref_date: String,
+    pub msgid: String,
+    #[serde(default)]
+    pub detail: ArticleDayDetail,
+}
+
+/// One `detail_list` entry of `getarticletotaldetail`: the article's
+/// numbers summed from its publication to `stat_date`. Every number is
+/// kept (`fields`): the documented ones get their own families.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleTotalStat {
+    pub stat_date: String,
+    #[serde(default, skip_serializing_if = "no_items")]
+    pub read_user_source: Lenient<ReadSource>,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A row of `getarticletotaldetail`: one article published on `ref_date`.
+/// `publish_type` is documented as 0 or 1, but 2 occurs: kept a number.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleTotalRow {
+    pub ref_date: String,
+    pub msgid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_type: Option<f64>,
+    #[serde(default)]
+    pub detail_list: Lenient<ArticleTotalStat>,
+}
+
+/// One article of a free-publish entry; only what the exporter reads.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct NewsItem {
+    #[serde(default)]
+    pub title: String,
+    /// `…/s?__biz=…&mid=<msg_data_id>&idx=<index>&sn=…`.
+    #[serde(default)]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_deleted: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PublishedContent {
+    #[serde(default)]
+    pub news_item: Lenient<NewsItem>,
+}
+
+/// One entry of `freepublish/batchget`: one publication.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PublishedItem {
+    #[serde(default)]
+    pub article_id: String,
+    #[serde(default)]
+    pub content: PublishedContent,
+    /// Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<f64>,
+}
+
+/// The answer of `freepublish/batchget`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PublishedList {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_count: Option<f64>,
+    #[serde(default)]
+    pub item: Lenient<PublishedItem>,
+}

@@ -159,16 +159,13 @@ impl Harness {
         ))
     }
 
-    /// Data calls (datacube and performance; token calls excluded) the
-    /// simulator received.
+    /// Data calls (every API of the table: datacube, performance, the
+    /// free-publish list; token calls excluded) the simulator received.
     pub fn data_calls(&self) -> usize {
         self.sim
             .requests()
             .iter()
-            .filter(|r| {
-                r.path.starts_with("/datacube/")
-                    || r.path == wechat_exporter::apis::PERFORMANCE_PATH
-            })
+            .filter(|r| r.api.is_some())
             .count()
     }
 }

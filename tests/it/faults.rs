@@ -276,11 +276,21 @@ async fn scenario(fault: Fault, api: Api) -> String {
     format!("{ctx}: {errors} errors, recovered at {retry_at}")
 }
 
-/// Runs `fault` against every API concurrently.
+/// Whether WeChat keeps data of `api` at T0: `article_shares` has none
+/// before 2025-11-01, so there is nothing a fault could cost it here
+/// (`articles::` and `isolation::` cover it).
+fn has_data_at_t0(api: &Api) -> bool {
+    api.spec()
+        .data_since()
+        .map_or(true, |d| d <= wechat_exporter::dates::beijing_date(utc(T0)))
+}
+
+/// Runs `fault` against every API with data at T0, concurrently.
 async fn matrix(fault: Fault) {
     let started = std::time::Instant::now();
-    let results = futures::future::join_all(Api::ALL.map(|api| scenario(fault, api))).await;
-    assert_eq!(results.len(), Api::ALL.len());
+    let apis: Vec<Api> = Api::ALL.into_iter().filter(has_data_at_t0).collect();
+    let results = futures::future::join_all(apis.iter().map(|api| scenario(fault, *api))).await;
+    assert_eq!(results.len(), Api::ALL.len() - 1);
     eprintln!(
         "{fault:?}: {} APIs in {:?}\n{}",
         results.len(),

@@ -118,6 +118,7 @@ fn collect_all(body: &Value) -> usize {
                 let ctx = Ctx {
                     app: "fuzz",
                     page_limit: 200,
+                    article_limit: 20,
                     oa_released_day,
                 };
                 let _ = c.collect(&ctx, &target, body.clone());
@@ -260,6 +261,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                     &Ctx {
                         app: "a",
                         page_limit: 200,
+                        article_limit: 20,
                         oa_released_day: Some(t.range.begin)
                     },
                     t,
@@ -301,6 +303,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                     let ctx = Ctx {
                         app: "a",
                         page_limit: 7,
+                        article_limit: 20,
                         oa_released_day: released,
                     };
                     let _ = c.collect(&ctx, &t, b.clone());

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+mod articles;
 mod backfill;
 mod backfill_oa;
 mod binary;

@@ -12,6 +12,7 @@ fn collect(api: Api, day: DateRange, body: serde_json::Value) -> Vec<(Family, St
     let ctx = Ctx {
         app: "real",
         page_limit: 200,
+        article_limit: 20,
         oa_released_day: Some(day.end),
     };
     let target = Target {

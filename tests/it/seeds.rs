@@ -39,6 +39,7 @@ fn samples(api: Api) -> HashMap<(Family, String), f64> {
     let ctx = Ctx {
         app: "doc",
         page_limit: 200,
+        article_limit: 20,
         oa_released_day: Some(range.end),
     };
     match collector(api)
