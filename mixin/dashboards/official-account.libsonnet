@@ -28,12 +28,63 @@ local byState(m) =
   + ' or label_replace(%(v)s and on (job, instance, app) (%(f)s == 0), "state", "provisional", "", "")'
     % { v: pub(m), f: final };
 
+// Per article: series keyed by (app, msgid); titles live on
+// wechat_official_account_article_info (a title edit must not start new
+// series of every per-article family), joined in here. `max by (app, msgid)`
+// keeps one value per article whatever instance scraped it.
+local art(m) = 'max by (app, msgid) (wechat_official_account_article_%s{%s})' % [m, sel];
+// One title per article even while an edited title and the old one are both
+// within the lookback (two info series for one msgid would break the join).
+local info = 'topk by (app, msgid) (1, max by (app, msgid, title, published) (wechat_official_account_article_info{%s}))' % sel;
+// The title (and publication day) joined from the info series; an article
+// without one (older than the 20 newest publications, or a mass send, which
+// the free-publish list does not hold) shows its msgid as title.
+local titled(e) =
+  '(%(e)s) * on (app, msgid) group_left (title, published) %(i)s or label_replace((%(e)s) unless on (app, msgid) %(i)s, "title", "$1", "msgid", "(.*)")'
+  % { e: e, i: info };
+local topReaders(n) = 'topk(%d, %s)' % [n, art('readers')];
+local topTotals = 'topk(20, %s)' % art('cumulative_readers');
+local articleNote = 'Each per-article API publishes the top article_limit articles of an app (default 20).';
+
+local articlePanels = [
+  [g.table('Top articles by readers (yesterday)',
+           "The 20 articles most read yesterday, all apps selected: readers and sharers of yesterday (getarticleread, getarticleshare) and readers since publication. Titles come from the newest 20 publications (freepublish); other articles show their msgid (<msg_data_id>_<index>). " + articleNote,
+           'short',
+           [titled(topReaders(20)),
+            titled('%s and on (app, msgid) %s' % [art('sharers'), topReaders(20)]),
+            titled('%s and on (app, msgid) %s' % [art('cumulative_readers'), topReaders(20)])],
+           ['Readers', 'Sharers', 'Readers since publication']), 12, 12],
+  [g.bargauge('Readers by source (yesterday)',
+              "Where yesterday's readers of the top articles came from (read_user_source): the account's messages, its profile page, chats, Moments, recommendations, search, other. Apps selected together are summed.",
+              'short',
+              [['sort_desc(sum by (source) (wechat_official_account_article_readers_by_source{%s}))' % sel, '{{source}}']]), 6, 12],
+  [g.stat('Article data',
+          "FINAL once WeChat says yesterday's per-article numbers will not change; PROVISIONAL while they still may (is_delay; asked again every hour).",
+          'none', [['wechat_exporter_data_final{api=~"article_reads|article_shares|article_totals", %s}' % sel, '{{app}} {{api}}']],
+          mappings=g.stateMapping('FINAL', 'PROVISIONAL'), steps=[['orange', null], ['green', 1]]), 6, 12],
+  [g.table('Articles of the last 30 days (since publication)',
+           'Articles published in the last 30 days, the 20 with the most readers since publication (getarticletotaldetail up to yesterday): readers, sharers, likes, hearts (在看), comments, saves, and the share of readers who read to the end. ' + articleNote,
+           'short',
+           [titled(topTotals)]
+           + [titled('%s and on (app, msgid) %s' % [art('cumulative_' + m), topTotals])
+              for m in ['sharers', 'likes', 'hearts', 'comments', 'collections', 'read_finish_ratio']],
+           ['Readers', 'Sharers', 'Likes', 'Hearts', 'Comments', 'Saves', 'Read to the end'],
+           { 'Read to the end': 'percentunit' }), 24, 12],
+  [g.timeseries('Top 10 articles: readers per day',
+                "Yesterday's readers of the 10 most read articles, as published each day.",
+                'short', [[titled(topReaders(10)), '{{title}}']]), 12, 9],
+  [g.timeseries('Article readers by source per day',
+                "Each day's readers of the top articles by where they came from, stacked.",
+                'short', [['sum by (app, source) (wechat_official_account_article_readers_by_source{%s})' % sel, '{{app}} {{source}}']],
+                stack=true), 12, 9],
+];
+
 local content(cfg) =
   g.dashboard(
     cfg,
     'wechat-oa-content',
     'WeChat Official Account / Content',
-    "What readers did with the content of WeChat Official Accounts (wechat-exporter, getbizsummary, WeChat's 2025 publish analytics): readers, sharers, likes, hearts (在看) and comments of yesterday (Beijing time). WeChat may still correct yesterday's numbers during the morning (is_delay): they are shown at once and marked provisional until final.",
+    "What readers did with the content of WeChat Official Accounts (wechat-exporter, getbizsummary, WeChat's 2025 publish analytics): readers, sharers, likes, hearts (在看) and comments of yesterday (Beijing time), and per article (getarticleread, getarticleshare, getarticletotaldetail, titles from the free-publish list): the most read articles, where their readers came from, and the articles of the last 30 days since publication. WeChat may still correct yesterday's numbers during the morning (is_delay): they are shown at once and marked provisional until final.",
     'wechat_official_account_publish_readers',
     ['official-account'],
     [
@@ -64,7 +115,7 @@ local content(cfg) =
                     "Each day's likes, hearts (在看) and comments as published over time, split by whether WeChat had marked them final.",
                     'short',
                     [[byState(p[0]), '{{app}} %s ({{state}})' % std.asciiLower(p[1])] for p in publish[2:]]), 12, 9],
-    ],
+    ] + articlePanels,
     timeFrom='now-30d',
   );
 
