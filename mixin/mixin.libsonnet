@@ -4,4 +4,5 @@
 (import 'rules/rules.libsonnet') +
 (import 'alerts/alerts.libsonnet') +
 (import 'dashboards/dashboards.libsonnet') +
-(import 'dashboards/official-account.libsonnet')
+(import 'dashboards/official-account.libsonnet') +
+(import 'dashboards/miniprogram-performance.libsonnet')
