@@ -45,6 +45,11 @@
     // at least the minimum.
     publishReadDropRatio: 0.5,
     publishReadDropMinimum: 100,
+    // Mini Program performance: a launch stage of yesterday slower than
+    // this factor of the same weekday a week earlier, and slower by at least
+    // this many seconds (so 0.1 s -> 0.15 s does not alert).
+    launchSlowerFactor: 1.3,
+    launchSlowerMinimumSeconds: 0.2,
 
     // Dashboards.
     dashboardTags: ['wechat', 'wechat-exporter'],

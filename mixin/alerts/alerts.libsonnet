@@ -314,6 +314,37 @@ local withRunbook(cfg, rules) = [
               description: "Yesterday's readers of {{ $labels.app }} are {{ $value | humanizePercentage }} of the daily average of the 7 days before (final numbers).",
             },
           },
+          // A launch stage (one `table` of module 10017) of yesterday slower
+          // than the same weekday a week earlier, for the whole population
+          // (a configured breakdown has its own series, left out: fewer
+          // users, more noise). Same guards as the visitors drop: last week
+          // joined on what identifies the value, data dates exactly 7 days
+          // apart (before the release both sides are a day older).
+          {
+            local launch = 'wechat_miniprogram_performance_launch_seconds{%(selector)s, networktype="all", device_level="all", device="all"}' % cfg,
+            local before = 'max by (app, table) (%s offset 7d)' % launch,
+            alert: 'WechatMiniProgramLaunchSlower',
+            expr: |||
+              (
+                %(launch)s
+                / on (app, table) group_left
+                  %(before)s
+              ) > %(launchSlowerFactor)g
+              and on (app, table)
+                (max by (app, table) (%(launch)s) - %(before)s) >= %(launchSlowerMinimumSeconds)g
+              and on (app)
+                (
+                  max by (app) (wechat_data_date_timestamp_seconds{%(selector)s, api="performance_launch"})
+                  - max by (app) (wechat_data_date_timestamp_seconds{%(selector)s, api="performance_launch"} offset 7d)
+                ) == 7 * 86400
+            ||| % (cfg { launch: launch, before: before }),
+            'for': '1h',
+            labels: { severity: 'warning', category: 'business' },
+            annotations: {
+              summary: 'Mini Program {{ $labels.app }}: launch time ({{ $labels.table }}) slower than a week ago',
+              description: "Yesterday's launch time ({{ $labels.table }}) of {{ $labels.app }} is {{ $value | humanize }}x the same weekday last week (whole population).",
+            },
+          },
         ]),
       },
     ],

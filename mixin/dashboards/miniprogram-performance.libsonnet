@@ -18,7 +18,7 @@ local by(name, dim) =
   'max by (app, table, %s) (%s{%s, %s})' % [dim, m(name), others, sel];
 
 local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (README, "Import history").';
-local breakdown = 'Shows `all` (the whole population) unless the exporter is configured to break the module down by this dimension (docs/metrics.md, "Mini Program performance"); each value is its own call to WeChat, never the cross product of dimensions.';
+local breakdown = 'Shows `all` (the whole population) unless the app\'s exporter config lists this dimension in `performance: {dimensions: [...]}` (docs/metrics.md, "Mini Program performance"); each value is one more call to WeChat per module and day, never the cross product of dimensions.';
 local yesterday = "Yesterday's value (Beijing time), whole population.";
 
 local modules = [
