@@ -63,13 +63,13 @@ local articlePanels = [
           'none', [['wechat_exporter_data_final{api=~"article_reads|article_shares|article_totals", %s}' % sel, '{{app}} {{api}}']],
           mappings=g.stateMapping('FINAL', 'PROVISIONAL'), steps=[['orange', null], ['green', 1]]), 6, 12],
   [g.table('Articles of the last 30 days (since publication)',
-           'Articles published in the last 30 days, the 20 with the most readers since publication (getarticletotaldetail up to yesterday): readers, sharers, likes, hearts (在看), comments, saves, and the share of readers who read to the end. ' + articleNote,
+           'Articles published in the last 30 days, the 20 with the most readers since publication (getarticletotaldetail up to yesterday): readers, sharers, likes, hearts (在看), comments, saves, the share of readers who read to the end, and readers per user the article was delivered to (read_delivery_rate). ' + articleNote,
            'short',
            [titled(topTotals)]
            + [titled('%s and on (app, msgid) %s' % [art('cumulative_' + m), topTotals])
-              for m in ['sharers', 'likes', 'hearts', 'comments', 'collections', 'read_finish_ratio']],
-           ['Readers', 'Sharers', 'Likes', 'Hearts', 'Comments', 'Saves', 'Read to the end'],
-           { 'Read to the end': 'percentunit' }), 24, 12],
+              for m in ['sharers', 'likes', 'hearts', 'comments', 'collections', 'read_finish_ratio', 'read_delivery_ratio']],
+           ['Readers', 'Sharers', 'Likes', 'Hearts', 'Comments', 'Saves', 'Read to the end', 'Read / delivered'],
+           { 'Read to the end': 'percentunit', 'Read / delivered': 'percentunit' }), 24, 12],
   [g.timeseries('Top 10 articles: readers per day',
                 "Yesterday's readers of the 10 most read articles, as published each day.",
                 'short', [[titled(topReaders(10)), '{{title}}']]), 12, 9],
