@@ -29,6 +29,27 @@
     retentionDropMinimumCohort: 100,
     unfollowSpikeFactor: 3,
     unfollowSpikeMinimum: 20,
+    // Official Account callbacks (WeChat calling the account's server):
+    // yesterday's failed share, judged only with enough callbacks that a
+    // few failures of a quiet account do not page...
+    callbackFailureRatio: 0.05,
+    callbackFailureMinimum: 20,
+    // ...and nearly all callbacks failing in the last hours of yesterday
+    // (Beijing): the server was unreachable when the day ended, so it
+    // likely still is.
+    callbacksFailingRatio: 0.9,
+    callbacksFailingMinimum: 10,
+    callbacksFailingHours: ['21', '22', '23'],
+    // Publish analytics: yesterday's readers (final numbers only) below
+    // this share of the average of the 7 days before, when that average is
+    // at least the minimum.
+    publishReadDropRatio: 0.5,
+    publishReadDropMinimum: 100,
+    // Mini Program performance: a launch stage of yesterday slower than
+    // this factor of the same weekday a week earlier, and slower by at least
+    // this many seconds (so 0.1 s -> 0.15 s does not alert).
+    launchSlowerFactor: 1.3,
+    launchSlowerMinimumSeconds: 0.2,
 
     // Dashboards.
     dashboardTags: ['wechat', 'wechat-exporter'],

@@ -3,4 +3,6 @@
 (import 'config.libsonnet') +
 (import 'rules/rules.libsonnet') +
 (import 'alerts/alerts.libsonnet') +
-(import 'dashboards/dashboards.libsonnet')
+(import 'dashboards/dashboards.libsonnet') +
+(import 'dashboards/official-account.libsonnet') +
+(import 'dashboards/miniprogram-performance.libsonnet')

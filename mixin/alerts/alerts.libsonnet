@@ -130,11 +130,13 @@ local withRunbook(cfg, rules) = [
           // Yesterday's data usually appears after 10:00 Beijing, sometimes
           // 15:00. PromQL hour() is UTC; Beijing is UTC+8 with no DST, so its
           // hour is (hour()+8)%24. Only daily APIs: weekly/monthly data is
-          // released later and is covered by WechatDataStale.
+          // released later and is covered by WechatDataStale. The per-article
+          // (article_*) and performance (performance_*) APIs come with
+          // issue #12's branches; a name not polled yet matches nothing.
           {
             alert: 'WechatDataNotReleased',
             expr: |||
-              wechat_exporter_data_ready{%(selector)s, api=~"daily_summary|daily_visit_trend|visit_distribution|daily_retention|visit_page|user_summary|user_cumulate"} == 0
+              wechat_exporter_data_ready{%(selector)s, api=~"daily_summary|daily_visit_trend|visit_distribution|daily_retention|visit_page|user_summary|user_cumulate|daily_messages|hourly_messages|daily_message_distribution|daily_interface_summary|hourly_interface_summary|publish_summary|article_reads|article_shares|article_totals|performance_.*"} == 0
               and on () ((hour() + 8) %% 24 >= %(dataNotReleasedHour)s)
             ||| % cfg,
             'for': '30m',
@@ -232,6 +234,115 @@ local withRunbook(cfg, rules) = [
             annotations: {
               summary: 'Official Account {{ $labels.app }}: unfollow spike',
               description: '{{ $value }} unfollows yesterday for {{ $labels.app }}, more than %(unfollowSpikeFactor)sx the daily average of the week before.' % cfg,
+            },
+          },
+          // Callbacks are WeChat calling the account's own server (user
+          // messages, events); a failed one is a user left without an
+          // answer. Yesterday's numbers stay the same all day, so `for:`
+          // only rides out an exporter restart. A minimum of callbacks keeps
+          // 1 failure in 3 of a quiet account from alerting.
+          {
+            alert: 'WechatOfficialAccountCallbackFailures',
+            expr: |||
+              (
+                wechat_official_account_callback_failures{%(selector)s}
+                / wechat_official_account_callbacks{%(selector)s}
+              ) > %(callbackFailureRatio)g
+              and wechat_official_account_callbacks{%(selector)s} >= %(callbackFailureMinimum)s
+            ||| % cfg,
+            'for': '30m',
+            labels: { severity: 'warning', category: 'business' },
+            annotations: {
+              summary: "Official Account {{ $labels.app }}: WeChat's callbacks to the account's server failing",
+              description: '{{ $value | humanizePercentage }} of the callbacks WeChat made to the server of {{ $labels.app }} yesterday failed (more than %g%%).' % (cfg.callbackFailureRatio * 100),
+            },
+          },
+          // Nearly every callback of the last hours of yesterday failed: the
+          // server was unreachable when the day ended and nothing says it is
+          // back, so users' messages are probably going unanswered now.
+          // Hours without callbacks are absent, so quiet nights do not count.
+          {
+            local hours = 'hour=~"%s"' % std.join('|', cfg.callbacksFailingHours),
+            local sum(m) = 'sum by (job, instance, app) (wechat_official_account_%s{%s, %s})' % [m, cfg.selector, hours],
+            alert: 'WechatOfficialAccountCallbacksFailing',
+            expr: |||
+              (
+                %(failures)s
+                / %(callbacks)s
+              ) >= %(ratio)g
+              and %(callbacks)s >= %(minimum)s
+            ||| % {
+              failures: sum('callback_failures_by_hour'),
+              callbacks: sum('callbacks_by_hour'),
+              ratio: cfg.callbacksFailingRatio,
+              minimum: cfg.callbacksFailingMinimum,
+            },
+            'for': '15m',
+            labels: { severity: 'critical', category: 'business' },
+            annotations: {
+              summary: "Official Account {{ $labels.app }}: WeChat cannot reach the account's server",
+              description: '{{ $value | humanizePercentage }} of the callbacks WeChat made to the server of {{ $labels.app }} between %s:00 and 24:00 Beijing time yesterday failed: the server was unreachable at the end of the day and may still be.' % cfg.callbacksFailingHours[0],
+            },
+          },
+          // Yesterday's readers of the published content far below the
+          // average of the 7 days before. These are daily gauges: the value
+          // shown 1d ago is the day before, so `[7d] offset 1d` averages the
+          // 7 days before yesterday, each weighted by the time it was shown
+          // (about a day). Only final numbers alert (`data_final`: WeChat
+          // corrects the morning's provisional ones); the baseline keeps the
+          // provisional mornings (imported history has no data_final, and
+          // provisional numbers only make the baseline a little lower). The
+          // baseline needs 7 days of history (a sample 7 days ago) and a
+          // minimum level. Joined on app, as the other comparisons.
+          {
+            local avg = 'max by (app) (avg_over_time(wechat_official_account_publish_readers{%(selector)s}[7d] offset 1d))' % cfg,
+            alert: 'WechatOfficialAccountReadersDropped',
+            expr: |||
+              (
+                wechat_official_account_publish_readers{%(selector)s}
+                / on (app) group_left
+                  %(avg)s
+              ) < %(publishReadDropRatio)g
+              and on (job, instance, app) wechat_exporter_data_final{%(selector)s, api="publish_summary"} == 1
+              and on (app) %(avg)s >= %(publishReadDropMinimum)s
+              and on (app) max by (app) (wechat_official_account_publish_readers{%(selector)s} offset 7d)
+            ||| % (cfg { avg: avg }),
+            'for': '1h',
+            labels: { severity: 'warning', category: 'business' },
+            annotations: {
+              summary: 'Official Account {{ $labels.app }}: readers of published content dropped',
+              description: "Yesterday's readers of {{ $labels.app }} are {{ $value | humanizePercentage }} of the daily average of the 7 days before (final numbers).",
+            },
+          },
+          // A launch stage (one `table` of module 10017) of yesterday slower
+          // than the same weekday a week earlier, for the whole population
+          // (a configured breakdown has its own series, left out: fewer
+          // users, more noise). Same guards as the visitors drop: last week
+          // joined on what identifies the value, data dates exactly 7 days
+          // apart (before the release both sides are a day older).
+          {
+            local launch = 'wechat_miniprogram_performance_launch_seconds{%(selector)s, networktype="all", device_level="all", device="all"}' % cfg,
+            local before = 'max by (app, table) (%s offset 7d)' % launch,
+            alert: 'WechatMiniProgramLaunchSlower',
+            expr: |||
+              (
+                %(launch)s
+                / on (app, table) group_left
+                  %(before)s
+              ) > %(launchSlowerFactor)g
+              and on (app, table)
+                (max by (app, table) (%(launch)s) - %(before)s) >= %(launchSlowerMinimumSeconds)g
+              and on (app)
+                (
+                  max by (app) (wechat_data_date_timestamp_seconds{%(selector)s, api="performance_launch"})
+                  - max by (app) (wechat_data_date_timestamp_seconds{%(selector)s, api="performance_launch"} offset 7d)
+                ) == 7 * 86400
+            ||| % (cfg { launch: launch, before: before }),
+            'for': '1h',
+            labels: { severity: 'warning', category: 'business' },
+            annotations: {
+              summary: 'Mini Program {{ $labels.app }}: launch time ({{ $labels.table }}) slower than a week ago',
+              description: "Yesterday's launch time ({{ $labels.table }}) of {{ $labels.app }} is {{ $value | humanize }}x the same weekday last week (whole population).",
             },
           },
         ]),

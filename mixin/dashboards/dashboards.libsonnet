@@ -1,5 +1,6 @@
-// The five Grafana dashboards, by file name. Queries use only the
-// exporter's own metrics (no recording rules), so they work as soon as
+// The first five Grafana dashboards, by file name (the Official Account
+// content and messages dashboards: official-account.libsonnet). Queries
+// use only the exporter's own metrics (no recording rules), so they work as soon as
 // Prometheus scrapes the exporter.
 local g = import 'lib.libsonnet';
 local sel = g.sel, selNoApp = g.selNoApp;
