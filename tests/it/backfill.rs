@@ -495,7 +495,12 @@ async fn sixty_days_through_promtool_into_prometheus() {
         Api::MonthlyVisitTrend,
         Api::DailyRetention,
     ]);
-    let s = setup(now, vec![mp, oa_app("news")]).await;
+    // Followers only: the hourly message and callback families alone
+    // would be hundreds of MB over 60 days (tests/it/backfill_oa.rs
+    // covers them).
+    let mut oa = oa_app("news");
+    oa.apis = Some(vec![Api::UserCumulate, Api::UserSummary]);
+    let s = setup(now, vec![mp, oa]).await;
     let to = latest_day(now);
     let from = to - Duration::days(59);
     let dir = tempfile::tempdir().unwrap();

@@ -149,7 +149,8 @@ async fn a_thousand_apps_are_ready_after_one_round() {
         s.poller.store.load().body.len(),
         s.poller.store.load().gzip.len()
     );
-    assert!(took < Duration::from_secs(60), "{took:?}");
+    // How long the round took is a figure for benches/ (a shared machine
+    // makes a bound here flaky), printed above.
 }
 
 /// Largest number of instants in any half-open window of `len`.
