@@ -100,6 +100,18 @@ async fn demo_serves_metrics_landing_page_and_stops_on_sigterm() {
         "wechat_official_account_publish_likes",
         "wechat_official_account_publish_hearts",
         "wechat_official_account_publish_comments",
+        // Per-article publish analytics and their titles.
+        "wechat_official_account_article_readers",
+        "wechat_official_account_article_readers_by_source",
+        "wechat_official_account_article_cumulative_readers",
+        "wechat_official_account_article_published_timestamp_seconds",
+        "wechat_official_account_article_info",
+        // Mini Program performance, every module.
+        "wechat_miniprogram_performance_open_ratio",
+        "wechat_miniprogram_performance_launch_seconds",
+        "wechat_miniprogram_performance_page_switch_seconds",
+        "wechat_miniprogram_performance_memory_bytes",
+        "wechat_miniprogram_performance_memory_anomaly",
         "wechat_data_date_timestamp_seconds",
         "wechat_exporter_build_info",
     ] {
