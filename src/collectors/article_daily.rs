@@ -177,31 +177,16 @@ impl Collector for ArticleShares {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dates::DateRange;
     use serde_json::json;
 
+    use crate::collectors::fixtures::{day_target, value as get};
+
     fn target() -> Target {
-        let d = DateRange::day("2025-11-10".parse().expect("date"));
-        Target {
-            slot: 0,
-            range: d,
-            data_period: d,
-        }
+        day_target("2025-11-10")
     }
 
     fn ctx(limit: usize) -> Ctx<'static> {
-        Ctx {
-            app: "news",
-            page_limit: 200,
-            oa_released_day: None,
-            article_limit: limit,
-        }
-    }
-
-    fn get(s: &[Sample], f: Family, labels: &str) -> Option<f64> {
-        s.iter()
-            .find(|x| x.family == f && x.labels.contains(labels))
-            .map(|x| x.value)
+        crate::collectors::fixtures::ctx("news", limit)
     }
 
     #[test]

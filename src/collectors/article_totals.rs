@@ -138,12 +138,7 @@ mod tests {
     use serde_json::json;
 
     fn ctx(limit: usize) -> Ctx<'static> {
-        Ctx {
-            app: "news",
-            page_limit: 200,
-            oa_released_day: None,
-            article_limit: limit,
-        }
+        crate::collectors::fixtures::ctx("news", limit)
     }
 
     fn target() -> Target {
@@ -152,11 +147,7 @@ mod tests {
         ArticleTotals.plan(now)[0]
     }
 
-    fn get(s: &[Sample], f: Family, labels: &str) -> Option<f64> {
-        s.iter()
-            .find(|x| x.family == f && x.labels.contains(labels))
-            .map(|x| x.value)
-    }
+    use crate::collectors::fixtures::value as get;
 
     /// The answer quoted in a WeChat community thread (shortened), with a
     /// second day added.

@@ -251,3 +251,38 @@ pub(crate) fn key_label(k: f64) -> String {
         format!("{k}")
     }
 }
+
+/// What the collectors' unit tests share: a one-day target, a context,
+/// and a sample lookup.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Ctx, Target};
+    use crate::dates::DateRange;
+    use crate::families::{Family, Sample};
+
+    /// The target of one day, `yyyy-mm-dd`.
+    pub fn day_target(day: &str) -> Target {
+        let d = DateRange::day(day.parse().expect("a yyyy-mm-dd date"));
+        Target {
+            slot: 0,
+            range: d,
+            data_period: d,
+        }
+    }
+
+    pub fn ctx(app: &'static str, article_limit: usize) -> Ctx<'static> {
+        Ctx {
+            app,
+            page_limit: 200,
+            article_limit,
+            oa_released_day: None,
+        }
+    }
+
+    /// The value of the first sample of `f` whose labels contain `labels`.
+    pub fn value(s: &[Sample], f: Family, labels: &str) -> Option<f64> {
+        s.iter()
+            .find(|x| x.family == f && x.labels.contains(labels))
+            .map(|x| x.value)
+    }
+}

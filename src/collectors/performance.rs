@@ -161,12 +161,7 @@ mod tests {
     }
 
     fn ctx() -> Ctx<'static> {
-        Ctx {
-            app: "shop",
-            page_limit: 200,
-            article_limit: 20,
-            oa_released_day: None,
-        }
+        crate::collectors::fixtures::ctx("shop", 20)
     }
 
     /// The docs' example answer (module 10022).

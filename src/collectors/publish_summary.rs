@@ -70,25 +70,14 @@ impl Collector for PublishSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dates::DateRange;
     use serde_json::json;
 
     fn target() -> Target {
-        let d = DateRange::day("2025-11-10".parse().expect("date"));
-        Target {
-            slot: 0,
-            range: d,
-            data_period: d,
-        }
+        crate::collectors::fixtures::day_target("2025-11-10")
     }
 
     fn ctx() -> Ctx<'static> {
-        Ctx {
-            app: "news",
-            page_limit: 200,
-            oa_released_day: None,
-            article_limit: 20,
-        }
+        crate::collectors::fixtures::ctx("news", 20)
     }
 
     #[test]
