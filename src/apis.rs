@@ -179,6 +179,35 @@ const TREND_FAMILIES: &[Family] = &[
 const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpRetentionRatio];
 const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
 
+/// A Mini Program performance module: every one shares the path, the day
+/// period, the 30-day span and its history; `networktype` says whether the
+/// module takes that param (10016 and 10017 only).
+const fn performance_row(
+    api: Api,
+    label: &'static str,
+    module: &'static str,
+    networktype: bool,
+    collector: &'static dyn Collector,
+    families: &'static [Family],
+) -> ApiSpec {
+    ApiSpec {
+        api,
+        label,
+        path: PERFORMANCE_PATH,
+        kind: AppKind::Miniprogram,
+        period: Period::Daily,
+        dates: DateFormat::Compact,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module,
+            networktype,
+        },
+        history: History::DayChunks(30),
+        collector,
+        families,
+    }
+}
+
 /// The table, in [`Api`] order (a unit test checks it).
 pub static SPECS: [ApiSpec; 31] = [
     ApiSpec {
@@ -497,86 +526,46 @@ pub static SPECS: [ApiSpec; 31] = [
             Family::OaPublishDetail,
         ],
     },
-    ApiSpec {
-        api: Api::PerformanceOpenRate,
-        label: "performance_open_rate",
-        path: PERFORMANCE_PATH,
-        kind: AppKind::Miniprogram,
-        period: Period::Daily,
-        dates: DateFormat::Compact,
-        span: Span::UpToDays(30),
-        request: Request::Performance {
-            module: "10016",
-            networktype: true,
-        },
-        history: History::DayChunks(30),
-        collector: &performance::Performance(Family::MpPerfOpenRatio),
-        families: &[Family::MpPerfOpenRatio],
-    },
-    ApiSpec {
-        api: Api::PerformanceLaunch,
-        label: "performance_launch",
-        path: PERFORMANCE_PATH,
-        kind: AppKind::Miniprogram,
-        period: Period::Daily,
-        dates: DateFormat::Compact,
-        span: Span::UpToDays(30),
-        request: Request::Performance {
-            module: "10017",
-            networktype: true,
-        },
-        history: History::DayChunks(30),
-        collector: &performance::Performance(Family::MpPerfLaunch),
-        families: &[Family::MpPerfLaunch],
-    },
-    ApiSpec {
-        api: Api::PerformancePageSwitch,
-        label: "performance_page_switch",
-        path: PERFORMANCE_PATH,
-        kind: AppKind::Miniprogram,
-        period: Period::Daily,
-        dates: DateFormat::Compact,
-        span: Span::UpToDays(30),
-        request: Request::Performance {
-            module: "10021",
-            networktype: false,
-        },
-        history: History::DayChunks(30),
-        collector: &performance::Performance(Family::MpPerfPageSwitch),
-        families: &[Family::MpPerfPageSwitch],
-    },
-    ApiSpec {
-        api: Api::PerformanceMemory,
-        label: "performance_memory",
-        path: PERFORMANCE_PATH,
-        kind: AppKind::Miniprogram,
-        period: Period::Daily,
-        dates: DateFormat::Compact,
-        span: Span::UpToDays(30),
-        request: Request::Performance {
-            module: "10022",
-            networktype: false,
-        },
-        history: History::DayChunks(30),
-        collector: &performance::Performance(Family::MpPerfMemory),
-        families: &[Family::MpPerfMemory],
-    },
-    ApiSpec {
-        api: Api::PerformanceMemoryAnomaly,
-        label: "performance_memory_anomaly",
-        path: PERFORMANCE_PATH,
-        kind: AppKind::Miniprogram,
-        period: Period::Daily,
-        dates: DateFormat::Compact,
-        span: Span::UpToDays(30),
-        request: Request::Performance {
-            module: "10023",
-            networktype: false,
-        },
-        history: History::DayChunks(30),
-        collector: &performance::Performance(Family::MpPerfMemoryAnomaly),
-        families: &[Family::MpPerfMemoryAnomaly],
-    },
+    performance_row(
+        Api::PerformanceOpenRate,
+        "performance_open_rate",
+        "10016",
+        true,
+        &performance::Performance(Family::MpPerfOpenRatio),
+        &[Family::MpPerfOpenRatio],
+    ),
+    performance_row(
+        Api::PerformanceLaunch,
+        "performance_launch",
+        "10017",
+        true,
+        &performance::Performance(Family::MpPerfLaunch),
+        &[Family::MpPerfLaunch],
+    ),
+    performance_row(
+        Api::PerformancePageSwitch,
+        "performance_page_switch",
+        "10021",
+        false,
+        &performance::Performance(Family::MpPerfPageSwitch),
+        &[Family::MpPerfPageSwitch],
+    ),
+    performance_row(
+        Api::PerformanceMemory,
+        "performance_memory",
+        "10022",
+        false,
+        &performance::Performance(Family::MpPerfMemory),
+        &[Family::MpPerfMemory],
+    ),
+    performance_row(
+        Api::PerformanceMemoryAnomaly,
+        "performance_memory_anomaly",
+        "10023",
+        false,
+        &performance::Performance(Family::MpPerfMemoryAnomaly),
+        &[Family::MpPerfMemoryAnomaly],
+    ),
     ApiSpec {
         api: Api::ArticleRead,
         label: "article_reads",
