@@ -179,25 +179,6 @@ pub fn count_interval_name(key: &str) -> String {
         .map_or_else(|| key.to_string(), |(_, n)| n.to_string())
 }
 
-/// Article share scenes (`share_scene`): the getusersharehour page (1
-/// friend forward, 2 Moments, 255 other) and the earlier article analysis
-/// page, which also listed 3 Tencent Weibo. Only the old `getusershare`
-/// and `getusersharehour` answers carry a scene, and the exporter does not
-/// call them (unmaintained); `getarticleshare`, their replacement, gives
-/// `share_user` per article with no scene. The table is here for any
-/// collector whose answer carries a `share_scene` (or a scene list).
-pub const SHARE_SCENES: &[(u32, &str)] = &[
-    (1, "friend forward"),
-    (2, "Moments"),
-    (3, "Tencent Weibo"),
-    (255, "other"),
-];
-
-/// The readable name of an article `share_scene`, or the number.
-pub fn share_scene_name(scene: &str) -> String {
-    lookup(SHARE_SCENES, scene).map_or_else(|| scene.to_string(), str::to_string)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,7 +215,6 @@ mod tests {
         well_formed("stay", &owned(STAY_BUCKETS));
         well_formed("depth", &owned(DEPTH_BUCKETS));
         well_formed("user_source", &owned(OA_SOURCES));
-        well_formed("share_scene", &owned(SHARE_SCENES));
         well_formed("msg_type", &owned_str(&MSG_TYPES));
         well_formed("count_interval", &owned_str(&COUNT_INTERVALS));
         // The documented table is 1-57 without a gap.
@@ -264,9 +244,6 @@ mod tests {
         for (k, n) in OA_SOURCES {
             assert_eq!(oa_source_name(&k.to_string()), *n);
         }
-        for (k, n) in SHARE_SCENES {
-            assert_eq!(share_scene_name(&k.to_string()), *n);
-        }
         for (k, n) in MSG_TYPES {
             assert_eq!(msg_type_name(k), n);
         }
@@ -289,7 +266,6 @@ mod tests {
         }
         assert_eq!(msg_type_name("5"), "5");
         assert_eq!(count_interval_name("4"), "4");
-        assert_eq!(share_scene_name("5"), "5");
         // A key written as a float (the JSON number 22.0) is not a key of
         // the table: collectors render keys as integers first.
         assert_eq!(
@@ -314,6 +290,5 @@ mod tests {
         }
         assert_eq!(oa_source_name("200"), "Channels");
         assert_eq!(oa_source_name("149"), "mini program");
-        assert_eq!(share_scene_name("255"), "other");
     }
 }
