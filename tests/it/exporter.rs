@@ -435,7 +435,7 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
     }
     let total: usize = per_day.iter().sum();
     eprintln!(
-        "steady state: {total} datacube calls in {} days for 1 Mini Program + 1 Official Account ({:.2}/day)",
+        "steady state: {total} data calls in {} days for 1 Mini Program + 1 Official Account ({:.2}/day)",
         per_day.len(),
         total as f64 / per_day.len() as f64
     );
