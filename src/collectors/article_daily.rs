@@ -5,7 +5,7 @@
 //! series stay bounded however much an account publishes. `is_delay`
 //! makes the numbers provisional, like `getbizsummary`'s.
 
-use super::upstream_msg::period_target;
+use super::latest_period;
 use super::{
     dated_rows, dedup, is_delay, skipped_notes, Collected, Collector, Ctx, DatedRows, ShapeError,
     Target,
@@ -76,7 +76,7 @@ pub struct ArticleReads;
 
 impl Collector for ArticleReads {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(
@@ -140,7 +140,7 @@ pub struct ArticleShares;
 
 impl Collector for ArticleShares {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(

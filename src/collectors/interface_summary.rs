@@ -3,8 +3,8 @@
 //! (`getinterfacesummaryhour`). WeChat reports times in milliseconds; they
 //! are published in seconds.
 
-use super::upstream_msg::{hour_label, period_target};
 use super::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
+use super::{hour_label, latest_period};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::InterfaceSummaryRow;
@@ -32,7 +32,7 @@ pub struct InterfaceSummary;
 
 impl Collector for InterfaceSummary {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(
@@ -67,7 +67,7 @@ pub struct InterfaceSummaryHour;
 
 impl Collector for InterfaceSummaryHour {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(

@@ -130,6 +130,31 @@ pub(crate) fn latest_period(period: Period, now: DateTime<Utc>) -> Vec<Target> {
     }]
 }
 
+/// Two numbers of `rows` summed per key, every `known` key starting at 0:
+/// WeChat sends no row for a key with nothing to count (that is 0, not
+/// missing), and a key can repeat.
+pub(crate) fn sum_pairs<R, K: Ord>(
+    known: impl IntoIterator<Item = K>,
+    rows: impl IntoIterator<Item = R>,
+    key: impl Fn(&R) -> K,
+    pair: impl Fn(&R) -> (Option<f64>, Option<f64>),
+) -> std::collections::BTreeMap<K, (f64, f64)> {
+    let mut sums: std::collections::BTreeMap<K, (f64, f64)> =
+        known.into_iter().map(|k| (k, (0.0, 0.0))).collect();
+    for r in rows {
+        let (a, b) = pair(&r);
+        let e = sums.entry(key(&r)).or_default();
+        e.0 += a.unwrap_or(0.0);
+        e.1 += b.unwrap_or(0.0);
+    }
+    sums
+}
+
+/// `hhmm` (0, 100, …, 2300) as a two-digit Beijing hour label.
+pub(crate) fn hour_label(ref_hour: Option<f64>) -> String {
+    format!("{:02}", (ref_hour.unwrap_or(0.0) / 100.0).floor() as i64)
+}
+
 /// Parses a typed body; on failure, says where and what did not fit.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     body: serde_json::Value,

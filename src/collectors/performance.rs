@@ -8,7 +8,7 @@
 //! converted to base units where the module's unit is known (see
 //! docs/metrics.md).
 
-use super::upstream_msg::period_target;
+use super::latest_period;
 use super::Target;
 use super::{dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError};
 use crate::apis::Api;
@@ -103,7 +103,7 @@ pub fn with_dimensions(api: Api, dimensions: &[String], plan: Vec<Target>) -> Ve
 
 impl Collector for Performance {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(

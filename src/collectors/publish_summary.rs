@@ -4,7 +4,7 @@
 //! marks numbers that may still change: they are published as
 //! provisional and asked for again until WeChat says they are final.
 
-use super::upstream_msg::period_target;
+use super::latest_period;
 use super::{dated_rows, is_delay, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
@@ -24,7 +24,7 @@ pub struct PublishSummary;
 
 impl Collector for PublishSummary {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(

@@ -6,7 +6,7 @@
 //! key comes from the article's URL: `mid=<msg_data_id>&idx=<index>` is
 //! the datacube's `msgid` `<msg_data_id>_<index>`.
 
-use super::upstream_msg::period_target;
+use super::latest_period;
 use super::{parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
@@ -53,7 +53,7 @@ pub struct PublishedArticles;
 impl Collector for PublishedArticles {
     /// The list is not dated: one call a day, with yesterday's data.
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(

@@ -7,16 +7,19 @@
 //! the 1st) and are asked for with that day alone. A type or interval with
 //! no row sent nothing: 0 once the day is known to be released.
 
-use super::{dated_rows, key_label, names, Collected, Collector, Ctx, ShapeError, Target};
+use super::{
+    dated_rows, hour_label, key_label, latest_period, names, sum_pairs, Collected, Collector, Ctx,
+    ShapeError, Target,
+};
 use crate::dates::{DateRange, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{UpstreamMsgDistRow, UpstreamMsgRow};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// The target of the latest complete period: days are asked for whole,
-/// weeks and months by their first day.
-pub(crate) fn period_target(period: Period, now: DateTime<Utc>) -> Vec<Target> {
+/// The target of the latest complete period, weeks and months asked for by
+/// their first day (`Span::PeriodStart`).
+fn period_target(period: Period, now: DateTime<Utc>) -> Vec<Target> {
     let latest = period.latest(now);
     let range = match period {
         Period::Daily => latest,
@@ -27,11 +30,6 @@ pub(crate) fn period_target(period: Period, now: DateTime<Utc>) -> Vec<Target> {
         range,
         data_period: latest,
     }]
-}
-
-/// `hhmm` (0, 100, …, 2300) as a two-digit Beijing hour label.
-pub(crate) fn hour_label(ref_hour: Option<f64>) -> String {
-    format!("{:02}", (ref_hour.unwrap_or(0.0) / 100.0).floor() as i64)
 }
 
 /// Messages and senders by type for a day, week or month.
@@ -53,16 +51,12 @@ impl Collector for UpstreamMsg {
         else {
             return Ok(Collected::NotReady);
         };
-        // Known types start at 0 (no row: no message of that type).
-        let mut by_type: BTreeMap<String, (f64, f64)> = names::MSG_TYPES
-            .iter()
-            .map(|(k, _)| (k.to_string(), (0.0, 0.0)))
-            .collect();
-        for r in rows {
-            let e = by_type.entry(key_label(r.msg_type)).or_default();
-            e.0 += r.msg_user.unwrap_or(0.0);
-            e.1 += r.msg_count.unwrap_or(0.0);
-        }
+        let by_type = sum_pairs(
+            names::MSG_TYPES.iter().map(|(k, _)| k.to_string()),
+            rows,
+            |r| key_label(r.msg_type),
+            |r| (r.msg_user, r.msg_count),
+        );
         let mut out = Vec::with_capacity(by_type.len() * 2);
         for (t, (users, count)) in &by_type {
             let name = names::msg_type_name(t);
@@ -84,7 +78,7 @@ pub struct UpstreamMsgHour;
 
 impl Collector for UpstreamMsgHour {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        period_target(Period::Daily, now)
+        latest_period(Period::Daily, now)
     }
 
     fn collect(
@@ -98,14 +92,12 @@ impl Collector for UpstreamMsgHour {
         else {
             return Ok(Collected::NotReady);
         };
-        let mut by_hour: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
-        for r in rows {
-            let e = by_hour
-                .entry((hour_label(r.ref_hour), key_label(r.msg_type)))
-                .or_default();
-            e.0 += r.msg_user.unwrap_or(0.0);
-            e.1 += r.msg_count.unwrap_or(0.0);
-        }
+        let by_hour = sum_pairs(
+            [],
+            rows,
+            |r| (hour_label(r.ref_hour), key_label(r.msg_type)),
+            |r| (r.msg_user, r.msg_count),
+        );
         let mut out = Vec::with_capacity(by_hour.len() * 2);
         for ((hour, t), (users, count)) in &by_hour {
             let name = names::msg_type_name(t);

@@ -7,14 +7,13 @@
 //! summary counts as zeros only once the cumulate call showed the day.
 
 use super::{
-    dated_rows, dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, Collected,
-    Collector, Ctx, ShapeError, Target,
+    dated_rows, dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, sum_pairs,
+    Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{ListResponse, UserCumulateRow, UserSummaryRow};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 
 pub struct UserSummary;
 pub struct UserCumulate;
@@ -35,16 +34,12 @@ impl Collector for UserSummary {
         else {
             return Ok(Collected::NotReady);
         };
-        // Known sources start at 0; rows add to them (a source can repeat).
-        let mut by_source: BTreeMap<String, (f64, f64)> = names::OA_SOURCES
-            .iter()
-            .map(|(k, _)| (k.to_string(), (0.0, 0.0)))
-            .collect();
-        for r in rows {
-            let e = by_source.entry(key_label(r.user_source)).or_default();
-            e.0 += r.new_user.unwrap_or(0.0);
-            e.1 += r.cancel_user.unwrap_or(0.0);
-        }
+        let by_source = sum_pairs(
+            names::OA_SOURCES.iter().map(|(k, _)| k.to_string()),
+            rows,
+            |r| key_label(r.user_source),
+            |r| (r.new_user, r.cancel_user),
+        );
         let mut out = Vec::with_capacity(by_source.len() * 2);
         for (source, (new, cancel)) in &by_source {
             let name = names::oa_source_name(source);
