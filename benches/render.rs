@@ -76,14 +76,7 @@ async fn main() {
     assert!(poller.ready(), "one round makes every app ready");
 
     let polled = poller.apps();
-    let refs: Vec<AppRef<'_>> = polled
-        .iter()
-        .map(|a| AppRef {
-            name: &a.config.name,
-            kind: a.config.kind,
-            state: &a.state,
-        })
-        .collect();
+    let refs: Vec<AppRef<'_>> = polled.iter().map(|a| a.snapshot_ref()).collect();
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
     let (mut full, mut one, mut same) = (Vec::new(), Vec::new(), Vec::new());
     let mut body_bytes = 0;

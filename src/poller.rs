@@ -41,6 +41,15 @@ pub struct AppPoller {
 }
 
 impl AppPoller {
+    /// What a snapshot reads of this app.
+    pub fn snapshot_ref(&self) -> AppRef<'_> {
+        AppRef {
+            name: &self.config.name,
+            kind: self.config.kind,
+            state: &self.state,
+        }
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, AppState> {
         model::lock(&self.state)
     }
@@ -567,14 +576,7 @@ impl Poller {
         }
         let render_started = std::time::Instant::now();
         let apps = self.apps.load_full();
-        let refs: Vec<AppRef<'_>> = apps
-            .iter()
-            .map(|a| AppRef {
-                name: &a.config.name,
-                kind: a.config.kind,
-                state: &a.state,
-            })
-            .collect();
+        let refs: Vec<AppRef<'_>> = apps.iter().map(|a| a.snapshot_ref()).collect();
         self.store
             .publish(&refs, &self.metrics, &self.extra_labels, self.clock.now());
         self.last_render_us.store(
