@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::{Config, PollSettings, WechatSettings};
-use wechat_exporter::poller::Poller;
+use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
 

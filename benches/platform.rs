@@ -19,14 +19,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
+use wechat_exporter::api::AppKind;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::Config;
-use wechat_exporter::platform::PlatformRunner;
-use wechat_exporter::poller::Poller;
+use wechat_exporter::poll::discovery::PlatformRunner;
+use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::platform::{authorized_apps, DEMO_COMPONENT_APPID};
 use wechat_exporter::simulator::{start_platform, write_ticket_file, SimConfig, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 
 #[path = "common/mod.rs"]
 mod common;

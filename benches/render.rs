@@ -14,14 +14,14 @@
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Instant;
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::{Config, PollSettings, WechatSettings};
-use wechat_exporter::model::AppRef;
-use wechat_exporter::poller::Poller;
+use wechat_exporter::expose::snapshot::{build, GzipCache};
+use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
-use wechat_exporter::snapshot::{build, GzipCache};
-use wechat_exporter::wechat::api::{Api, AppKind};
+use wechat_exporter::state::AppRef;
 
 #[path = "common/mod.rs"]
 mod common;

@@ -2,8 +2,8 @@
 //! in the library (see ARCHITECTURE.md).
 
 use clap::Parser;
+use wechat_exporter::cli::{logging, run};
 use wechat_exporter::cli::{Cli, Command};
-use wechat_exporter::{logging, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -90,7 +90,7 @@ fn check_config(flags: &wechat_exporter::cli::RunFlags) -> i32 {
     // The web config is checked too: a typo there would otherwise only
     // show when the exporter is restarted with it.
     if let Some(web) = &flags.web_config_file {
-        if let Err(e) = wechat_exporter::web_config::check_web_config(web) {
+        if let Err(e) = wechat_exporter::web::config::check_web_config(web) {
             eprintln!("--web.config.file: {e}");
             return 2;
         }

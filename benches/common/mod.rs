@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use chrono::Datelike;
-use wechat_exporter::wechat::api::AppKind;
+use wechat_exporter::api::AppKind;
 
 /// A knob from the environment, or its default.
 pub fn env_usize(name: &str, default: usize) -> usize {

@@ -1,14 +1,20 @@
-//! One collector per WeChat API family, each in its own file, behind one
-//! small interface: which periods it needs at a given instant (`plan`), and
-//! how one answer becomes samples (`collect`). Scheduling, retries and
-//! state live in the poller; collectors are pure functions of their input.
+//! The API catalogue, and one collector per WeChat API family, each in its
+//! own file.
+//!
+//! [`SPECS`] is the one table of APIs: a row per [`Api`] (path, period,
+//! accepted spans, request body, history, collector, families). The
+//! poller, backfill, the simulator, config validation and the docs tests
+//! read it; `Api::spec()` gives an API's row. A collector sits behind one
+//! small interface ([`Collector`]): which periods it needs at a given
+//! instant (`plan`), and how one answer becomes samples (`collect`).
+//! Scheduling, retries and state live in the poller; collectors are pure
+//! functions of their input, and each owns the response types of its API.
+//!
+//! May import: the leaves (`api`, `dates`, `families`), `wechat::types`
+//! (the shapes every answer shares).
 
-use crate::dates::Period;
-use crate::families::Sample;
-use crate::wechat::api::Api;
-use crate::wechat::types::{excerpt, Lenient};
-use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashSet;
+mod common;
+mod spec;
 
 pub mod article_daily;
 pub mod article_totals;
@@ -26,288 +32,428 @@ pub mod visit_distribution;
 pub mod visit_page;
 pub mod visit_trend;
 
-pub use crate::model::Target;
+pub use common::*;
+pub use spec::ApiSpec;
 
-/// What a collector needs to know about the app.
-pub struct Ctx<'a> {
-    pub app: &'a str,
-    /// At most this many pages of `visit_page` are published.
-    pub page_limit: usize,
-    /// For Official Accounts: the latest day `getusercumulate` has shown to be
-    /// released, which tells an empty `getusersummary` (no follows) from an
-    /// unreleased one.
-    pub oa_released_day: Option<NaiveDate>,
-    /// At most this many articles are published by each per-article API.
-    pub article_limit: usize,
-}
+use crate::api::{Api, History, Request, Span};
+use crate::dates::Period;
+use crate::families::Family;
+use spec::performance_row;
 
-/// The outcome of one answer.
-#[derive(Debug, PartialEq)]
-pub enum Collected {
-    /// WeChat answered but has not released this period yet.
-    NotReady,
-    Samples(Vec<Sample>),
-    /// Samples of the parts that fit; `skipped` says, per part that did
-    /// not, its JSON path, why and what it held.
-    Partial {
-        samples: Vec<Sample>,
-        skipped: Vec<String>,
+const TREND_FAMILIES: &[Family] = &[
+    Family::MpSessions,
+    Family::MpVisits,
+    Family::MpVisitors,
+    Family::MpNewVisitors,
+    Family::MpStayPerVisitor,
+    Family::MpStayPerSession,
+    Family::MpVisitDepth,
+];
+const RETENTION_FAMILIES: &[Family] = &[Family::MpRetainedUsers, Family::MpRetentionRatio];
+const MSG_FAMILIES: &[Family] = &[Family::OaMessages, Family::OaMessageSenders];
+
+/// The table, in [`Api`] order (a unit test checks it).
+pub static SPECS: [ApiSpec; Api::COUNT] = [
+    ApiSpec {
+        api: Api::DailySummary,
+        path: "/datacube/getweanalysisappiddailysummarytrend",
+        period: Period::Daily,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &daily_summary::DailySummary,
+        families: &[
+            Family::MpCumulativeVisitors,
+            Family::MpShares,
+            Family::MpSharers,
+        ],
     },
-    /// Samples WeChat says may still change (`is_delay`): published, and
-    /// asked for again until final.
-    Provisional(Vec<Sample>),
-}
-
-impl Collected {
-    /// `Samples`, or `Partial` when some part was skipped.
-    pub fn with_skipped(samples: Vec<Sample>, skipped: Vec<String>) -> Self {
-        if skipped.is_empty() {
-            Collected::Samples(samples)
-        } else {
-            Collected::Partial { samples, skipped }
-        }
-    }
-
-    /// The samples of an answer that says whether its numbers may still
-    /// change (`is_delay`, see [`is_delay`]): provisional ones are asked
-    /// for again until final. Skipped parts of a provisional answer are
-    /// reported by the final one, which is asked for anyway.
-    pub fn settled(samples: Vec<Sample>, skipped: Vec<String>, delayed: bool) -> Self {
-        if delayed {
-            Collected::Provisional(samples)
-        } else {
-            Collected::with_skipped(samples, skipped)
-        }
-    }
-}
-
-/// Whether an answer of the 2025 publish analytics says its numbers may
-/// still change (`"is_delay": true`).
-pub(crate) fn is_delay(body: &serde_json::Value) -> bool {
-    body.get("is_delay").and_then(serde_json::Value::as_bool) == Some(true)
-}
-
-/// A WeChat answer that does not have the documented shape.
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("unexpected answer shape at `{path}`: {reason} (near: {excerpt})")]
-pub struct ShapeError {
-    /// The JSON path of what did not fit, `.` for the whole answer.
-    pub path: String,
-    pub reason: String,
-    pub excerpt: String,
-}
-
-pub trait Collector: Send + Sync {
-    /// The calls whose data should be on `/metrics` at `now`.
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target>;
-    /// Turns the JSON body of a successful call for `target` into samples.
-    fn collect(
-        &self,
-        ctx: &Ctx,
-        target: &Target,
-        body: serde_json::Value,
-    ) -> Result<Collected, ShapeError>;
-}
-
-/// Whether an empty answer of `api` is told from an unreleased one by the
-/// day `getusercumulate` has shown released (`Ctx::oa_released_day`).
-pub fn released_day_matters(api: Api) -> bool {
-    api.app_kind() == crate::apis::AppKind::OfficialAccount && api != Api::UserCumulate
-}
-
-/// The collector of `api`, from its row of the API table.
-pub fn collector(api: Api) -> &'static dyn Collector {
-    api.spec().collector
-}
-
-/// The single target of an API that publishes the latest period only.
-pub(crate) fn latest_period(period: Period, now: DateTime<Utc>) -> Vec<Target> {
-    let range = period.latest(now);
-    vec![Target {
-        slot: 0,
-        range,
-        data_period: range,
-    }]
-}
-
-/// Two numbers of `rows` summed per key, every `known` key starting at 0:
-/// WeChat sends no row for a key with nothing to count (that is 0, not
-/// missing), and a key can repeat.
-pub(crate) fn sum_pairs<R, K: Ord>(
-    known: impl IntoIterator<Item = K>,
-    rows: impl IntoIterator<Item = R>,
-    key: impl Fn(&R) -> K,
-    pair: impl Fn(&R) -> (Option<f64>, Option<f64>),
-) -> std::collections::BTreeMap<K, (f64, f64)> {
-    let mut sums: std::collections::BTreeMap<K, (f64, f64)> =
-        known.into_iter().map(|k| (k, (0.0, 0.0))).collect();
-    for r in rows {
-        let (a, b) = pair(&r);
-        let e = sums.entry(key(&r)).or_default();
-        e.0 += a.unwrap_or(0.0);
-        e.1 += b.unwrap_or(0.0);
-    }
-    sums
-}
-
-/// `hhmm` (0, 100, …, 2300) as a two-digit Beijing hour label.
-pub(crate) fn hour_label(ref_hour: Option<f64>) -> String {
-    format!("{:02}", (ref_hour.unwrap_or(0.0) / 100.0).floor() as i64)
-}
-
-/// Parses a typed body; on failure, says where and what did not fit.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(
-    body: serde_json::Value,
-) -> Result<T, ShapeError> {
-    serde_path_to_error::deserialize::<_, T>(&body).map_err(|e| {
-        let path = e.path().to_string();
-        let near = value_at(&body, e.path()).unwrap_or(&body);
-        ShapeError {
-            reason: e.inner().to_string(),
-            excerpt: excerpt(near),
-            path,
-        }
-    })
-}
-
-/// The value at a serde path, when the path exists in `v`.
-fn value_at<'a>(
-    v: &'a serde_json::Value,
-    path: &serde_path_to_error::Path,
-) -> Option<&'a serde_json::Value> {
-    use serde_path_to_error::Segment;
-    path.iter().try_fold(v, |v, seg| match seg {
-        Segment::Seq { index } => v.get(*index),
-        Segment::Map { key } => v.get(key.as_str()),
-        Segment::Enum { .. } | Segment::Unknown => Some(v),
-    })
-}
-
-/// Notes for the items of `list` (at JSON path `at`) that were skipped.
-pub(crate) fn skipped_notes<T>(at: &str, list: &Lenient<T>, out: &mut Vec<String>) {
-    for s in &list.skipped {
-        let inner = if s.path == "." {
-            String::new()
-        } else {
-            format!(".{}", s.path)
-        };
-        out.push(format!(
-            "{at}[{}]{inner}: {} (near: {})",
-            s.index, s.reason, s.excerpt
-        ));
-    }
-}
-
-/// When the wanted part of an answer is missing and some item of `list`
-/// was skipped, the answer did not fit: the first skipped item says how.
-pub(crate) fn skipped_error<T>(at: &str, list: &Lenient<T>) -> Option<ShapeError> {
-    list.skipped.first().map(|s| ShapeError {
-        path: if s.path == "." {
-            format!("{at}[{}]", s.index)
-        } else {
-            format!("{at}[{}].{}", s.index, s.path)
+    ApiSpec {
+        api: Api::DailyVisitTrend,
+        path: "/datacube/getweanalysisappiddailyvisittrend",
+        period: Period::Daily,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &visit_trend::VisitTrend(Period::Daily),
+        families: TREND_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::WeeklyVisitTrend,
+        path: "/datacube/getweanalysisappidweeklyvisittrend",
+        period: Period::Weekly,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &visit_trend::VisitTrend(Period::Weekly),
+        families: TREND_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::MonthlyVisitTrend,
+        path: "/datacube/getweanalysisappidmonthlyvisittrend",
+        period: Period::Monthly,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &visit_trend::VisitTrend(Period::Monthly),
+        families: TREND_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::VisitDistribution,
+        path: "/datacube/getweanalysisappidvisitdistribution",
+        period: Period::Daily,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &visit_distribution::VisitDistribution,
+        families: &[Family::MpVisitDistribution],
+    },
+    ApiSpec {
+        api: Api::DailyRetention,
+        path: "/datacube/getweanalysisappiddailyretaininfo",
+        period: Period::Daily,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Cohorts,
+        collector: &retention::Retention(Period::Daily),
+        families: RETENTION_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::WeeklyRetention,
+        path: "/datacube/getweanalysisappidweeklyretaininfo",
+        period: Period::Weekly,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Cohorts,
+        collector: &retention::Retention(Period::Weekly),
+        families: RETENTION_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::MonthlyRetention,
+        path: "/datacube/getweanalysisappidmonthlyretaininfo",
+        period: Period::Monthly,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Cohorts,
+        collector: &retention::Retention(Period::Monthly),
+        families: RETENTION_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::VisitPage,
+        path: "/datacube/getweanalysisappidvisitpage",
+        period: Period::Daily,
+        span: Span::OnePeriod,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &visit_page::VisitPage,
+        families: &[
+            Family::MpPageVisits,
+            Family::MpPageVisitors,
+            Family::MpPageStayPerVisit,
+            Family::MpPageEntries,
+            Family::MpPageExits,
+            Family::MpPageShares,
+            Family::MpPageSharers,
+        ],
+    },
+    ApiSpec {
+        api: Api::UserPortrait,
+        path: "/datacube/getweanalysisappiduserportrait",
+        period: Period::Daily,
+        span: Span::RecentWindow(&[1, 7, 30]),
+        request: Request::Dates,
+        history: History::None("WeChat serves only windows ending yesterday or the day before"),
+        collector: &user_portrait::UserPortrait,
+        families: &[Family::MpPortraitVisitors],
+    },
+    ApiSpec {
+        api: Api::UserCumulate,
+        path: "/datacube/getusercumulate",
+        period: Period::Daily,
+        span: Span::UpToDays(7),
+        request: Request::Dates,
+        history: History::DayChunks(7),
+        collector: &user_analysis::UserCumulate,
+        families: &[Family::OaFollowers],
+    },
+    ApiSpec {
+        api: Api::UserSummary,
+        path: "/datacube/getusersummary",
+        period: Period::Daily,
+        span: Span::UpToDays(7),
+        request: Request::Dates,
+        history: History::DayChunks(7),
+        collector: &user_analysis::UserSummary,
+        families: &[Family::OaNewFollowers, Family::OaUnfollowers],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsg,
+        path: "/datacube/getupstreammsg",
+        period: Period::Daily,
+        span: Span::UpToDays(7),
+        request: Request::Dates,
+        history: History::DayChunks(7),
+        collector: &upstream_msg::UpstreamMsg(Period::Daily),
+        families: MSG_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgWeek,
+        path: "/datacube/getupstreammsgweek",
+        period: Period::Weekly,
+        span: Span::PeriodStart,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsg(Period::Weekly),
+        families: MSG_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgMonth,
+        path: "/datacube/getupstreammsgmonth",
+        period: Period::Monthly,
+        span: Span::PeriodStart,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsg(Period::Monthly),
+        families: MSG_FAMILIES,
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgHour,
+        path: "/datacube/getupstreammsghour",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::DayChunks(1),
+        collector: &upstream_msg::UpstreamMsgHour,
+        families: &[Family::OaMessagesByHour, Family::OaMessageSendersByHour],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgDist,
+        path: "/datacube/getupstreammsgdist",
+        period: Period::Daily,
+        span: Span::UpToDays(15),
+        request: Request::Dates,
+        history: History::DayChunks(15),
+        collector: &upstream_msg::UpstreamMsgDist(Period::Daily),
+        families: &[Family::OaMessageSendersByInterval],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgDistWeek,
+        path: "/datacube/getupstreammsgdistweek",
+        period: Period::Weekly,
+        span: Span::PeriodStart,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsgDist(Period::Weekly),
+        families: &[Family::OaMessageSendersByInterval],
+    },
+    ApiSpec {
+        api: Api::UpstreamMsgDistMonth,
+        path: "/datacube/getupstreammsgdistmonth",
+        period: Period::Monthly,
+        span: Span::PeriodStart,
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &upstream_msg::UpstreamMsgDist(Period::Monthly),
+        families: &[Family::OaMessageSendersByInterval],
+    },
+    ApiSpec {
+        api: Api::InterfaceSummary,
+        path: "/datacube/getinterfacesummary",
+        period: Period::Daily,
+        span: Span::UpToDays(30),
+        request: Request::Dates,
+        history: History::DayChunks(30),
+        collector: &interface_summary::InterfaceSummary,
+        families: &[
+            Family::OaCallbacks,
+            Family::OaCallbackFailures,
+            Family::OaCallbackTime,
+            Family::OaCallbackMaxTime,
+        ],
+    },
+    ApiSpec {
+        api: Api::InterfaceSummaryHour,
+        path: "/datacube/getinterfacesummaryhour",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::DayChunks(1),
+        collector: &interface_summary::InterfaceSummaryHour,
+        families: &[
+            Family::OaCallbacksByHour,
+            Family::OaCallbackFailuresByHour,
+            Family::OaCallbackTimeByHour,
+            Family::OaCallbackMaxTimeByHour,
+        ],
+    },
+    ApiSpec {
+        api: Api::BizSummary,
+        path: "/datacube/getbizsummary",
+        period: Period::Daily,
+        // The docs give no span: one day, the smallest of the family's.
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::DayChunks(1),
+        collector: &publish_summary::PublishSummary,
+        families: &[
+            Family::OaPublishReaders,
+            Family::OaPublishSharers,
+            Family::OaPublishLikes,
+            Family::OaPublishHearts,
+            Family::OaPublishComments,
+            Family::OaPublishDetail,
+        ],
+    },
+    performance_row(
+        Api::PerformanceOpenRate,
+        "10016",
+        true,
+        &performance::Performance(Family::MpPerfOpenRatio),
+        &[Family::MpPerfOpenRatio],
+    ),
+    performance_row(
+        Api::PerformanceLaunch,
+        "10017",
+        true,
+        &performance::Performance(Family::MpPerfLaunch),
+        &[Family::MpPerfLaunch],
+    ),
+    performance_row(
+        Api::PerformancePageSwitch,
+        "10021",
+        false,
+        &performance::Performance(Family::MpPerfPageSwitch),
+        &[Family::MpPerfPageSwitch],
+    ),
+    performance_row(
+        Api::PerformanceMemory,
+        "10022",
+        false,
+        &performance::Performance(Family::MpPerfMemory),
+        &[Family::MpPerfMemory],
+    ),
+    performance_row(
+        Api::PerformanceMemoryAnomaly,
+        "10023",
+        false,
+        &performance::Performance(Family::MpPerfMemoryAnomaly),
+        &[Family::MpPerfMemoryAnomaly],
+    ),
+    ApiSpec {
+        api: Api::ArticleRead,
+        path: "/datacube/getarticleread",
+        period: Period::Daily,
+        // The docs give no span; answers hold one `ref_date`: one day.
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &article_daily::ArticleReads,
+        families: &[Family::OaArticleReaders, Family::OaArticleReadersBySource],
+    },
+    ApiSpec {
+        api: Api::ArticleShare,
+        path: "/datacube/getarticleshare",
+        period: Period::Daily,
+        // "日期范围仅支持查询1天".
+        span: Span::UpToDays(1),
+        request: Request::Dates,
+        history: History::Periods,
+        collector: &article_daily::ArticleShares,
+        families: &[Family::OaArticleSharers],
+    },
+    ApiSpec {
+        api: Api::ArticleTotalDetail,
+        path: "/datacube/getarticletotaldetail",
+        period: Period::Daily,
+        span: Span::UpToDays(article_totals::WINDOW_DAYS),
+        request: Request::Dates,
+        history: History::None(
+            "its numbers are totals since each article's publication, as of the call: a past day's totals are not a value of that day",
+        ),
+        collector: &article_totals::ArticleTotals,
+        families: &[
+            Family::OaArticleCumulativeReaders,
+            Family::OaArticleCumulativeSharers,
+            Family::OaArticleCumulativeLikes,
+            Family::OaArticleCumulativeHearts,
+            Family::OaArticleCumulativeComments,
+            Family::OaArticleCumulativeCollections,
+            Family::OaArticleCumulativeReadFinishRatio,
+            Family::OaArticleCumulativeReadDeliveryRatio,
+            Family::OaArticleCumulativeDetail,
+            Family::OaArticlePublishedTimestamp,
+        ],
+    },
+    ApiSpec {
+        api: Api::PublishedArticles,
+        path: "/cgi-bin/freepublish/batchget",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::Latest {
+            count: published_articles::COUNT,
         },
-        reason: s.reason.clone(),
-        excerpt: s.excerpt.clone(),
-    })
-}
+        history: History::None("WeChat lists what is published now, not what was on a past day"),
+        collector: &published_articles::PublishedArticles,
+        families: &[Family::OaArticleInfo],
+    },
+];
 
-/// `NotReady`, unless items were skipped: then the answer did not fit.
-pub(crate) fn not_ready_unless_skipped<T>(
-    at: &str,
-    list: &Lenient<T>,
-) -> Result<Collected, ShapeError> {
-    match skipped_error(at, list) {
-        Some(e) => Err(e),
-        None => Ok(Collected::NotReady),
-    }
-}
-
-/// The rows of the asked day, and notes on the items skipped.
-pub(crate) type DatedRows<T> = (Vec<T>, Vec<String>);
-
-/// The rows of an Official Account `{"list": [...]}` answer dated on the
-/// asked day, and notes on the items skipped; `None` when the answer says
-/// "not ready": an empty answer is "nothing happened" only for a period
-/// `getusercumulate` has shown released.
-pub(crate) fn dated_rows<T: serde::de::DeserializeOwned>(
-    ctx: &Ctx,
-    target: &Target,
-    body: serde_json::Value,
-    date_of: impl Fn(&T) -> &str,
-) -> Result<Option<DatedRows<T>>, ShapeError> {
-    let resp: crate::wechat::types::ListResponse<T> = parse(body)?;
-    let want = crate::dates::dashed(target.range.begin);
-    let mut skipped = Vec::new();
-    skipped_notes("list", &resp.list, &mut skipped);
-    if let Some(e) = skipped_error("list", &resp.list) {
-        if !resp.list.iter().any(|r| date_of(r) == want) {
-            return Err(e);
-        }
-    }
-    let rows: Vec<T> = resp
-        .list
-        .into_items()
-        .into_iter()
-        .filter(|r| date_of(r) == want)
-        .collect();
-    let released = ctx
-        .oa_released_day
-        .is_some_and(|d| d >= target.data_period.end);
-    if rows.is_empty() && !released {
-        return Ok(None);
-    }
-    Ok(Some((rows, skipped)))
-}
-
-/// Drops repeated label sets, keeping the first: a duplicate series would
-/// make Prometheus reject the whole scrape.
-pub(crate) fn dedup(mut samples: Vec<Sample>) -> Vec<Sample> {
-    let mut seen = HashSet::with_capacity(samples.len());
-    samples.retain(|s| seen.insert((s.family, s.labels.clone())));
-    samples
-}
-
-/// Formats an opaque numeric key (scene, bucket, source) as a label value.
-pub(crate) fn key_label(k: f64) -> String {
-    if k.fract() == 0.0 && k.abs() < 1e15 {
-        format!("{}", k as i64)
-    } else {
-        format!("{k}")
-    }
-}
-
-/// What the collectors' unit tests share: a one-day target, a context,
-/// and a sample lookup.
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use super::{Ctx, Target};
+mod tests {
+    use super::*;
     use crate::dates::DateRange;
-    use crate::families::{Family, Sample};
+    use std::collections::HashSet;
 
-    /// The target of one day, `yyyy-mm-dd`.
-    pub fn day_target(day: &str) -> Target {
-        let d = DateRange::day(day.parse().expect("a yyyy-mm-dd date"));
-        Target {
-            slot: 0,
-            range: d,
-            data_period: d,
+    #[test]
+    fn the_table_is_in_enum_order_and_complete() {
+        for (i, api) in Api::ALL.into_iter().enumerate() {
+            assert_eq!(SPECS[i].api, api, "SPECS row {i}");
         }
     }
 
-    pub fn ctx(app: &'static str, article_limit: usize) -> Ctx<'static> {
-        Ctx {
-            app,
-            page_limit: 200,
-            article_limit,
-            oa_released_day: None,
+    #[test]
+    fn calls_are_unique_and_round_trip() {
+        // Performance modules share a path: the module tells them apart.
+        let calls: HashSet<_> = SPECS.iter().map(|s| (s.path, s.module())).collect();
+        assert_eq!(calls.len(), SPECS.len());
+        for s in &SPECS {
+            let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 31).unwrap_or_default();
+            let body = s.body(DateRange::day(day));
+            assert_eq!(Api::from_call(s.path, Some(&body)), Some(s.api));
+            if s.module().is_none() {
+                assert_eq!(Api::from_path(s.path), Some(s.api));
+            }
         }
     }
 
-    /// The value of the first sample of `f` whose labels contain `labels`.
-    pub fn value(s: &[Sample], f: Family, labels: &str) -> Option<f64> {
-        s.iter()
-            .find(|x| x.family == f && x.labels.contains(labels))
-            .map(|x| x.value)
+    #[test]
+    fn every_family_is_published_by_some_api() {
+        for f in Family::ALL {
+            assert!(
+                SPECS.iter().any(|s| s.families.contains(f)),
+                "{} has no API",
+                f.name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_metrics_contract_lists_every_api() {
+        let doc = include_str!("../../docs/metrics.md");
+        for s in &SPECS {
+            let row = format!("| `{}` | `{}` |", s.api.label(), s.path);
+            assert!(
+                doc.contains(&row),
+                "docs/metrics.md lacks the row of {}",
+                s.api.label()
+            );
+        }
+        for f in Family::ALL {
+            assert!(
+                doc.contains(&format!("`{}`", f.name())),
+                "docs/metrics.md lacks {}",
+                f.name()
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@
 use super::latest_period;
 use super::Target;
 use super::{dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError};
-use crate::apis::Api;
+use crate::api::Api;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::PerformanceResponse;
@@ -75,10 +75,10 @@ fn labels_of(slot: u32) -> [(&'static str, &'static str); 3] {
 /// ("params字段可传入网络类型和机型"); the device fields every module.
 pub fn takes(api: Api, field: &str) -> bool {
     match api.spec().request {
-        crate::apis::Request::Performance { networktype, .. } => {
+        crate::api::Request::Performance { networktype, .. } => {
             field != "networktype" || networktype
         }
-        crate::apis::Request::Dates | crate::apis::Request::Latest { .. } => false,
+        crate::api::Request::Dates | crate::api::Request::Latest { .. } => false,
     }
 }
 

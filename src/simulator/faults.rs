@@ -39,7 +39,7 @@ pub struct Faults {
     pub only_path: Option<String>,
     /// Restrict to one API: the performance modules share a path, so
     /// `only_path` cannot single one out.
-    pub only_api: Option<crate::apis::Api>,
+    pub only_api: Option<crate::api::Api>,
     /// Restrict to one app (data calls: the app owning the token).
     pub only_appid: Option<String>,
 }
@@ -58,7 +58,7 @@ pub(crate) enum FaultAction {
 }
 
 impl Faults {
-    fn matches(&self, path: &str, api: Option<crate::apis::Api>, appid: Option<&str>) -> bool {
+    fn matches(&self, path: &str, api: Option<crate::api::Api>, appid: Option<&str>) -> bool {
         self.only_path.as_deref().map_or(true, |p| p == path)
             && self.only_api.map_or(true, |a| api == Some(a))
             && self
@@ -73,7 +73,7 @@ impl Faults {
     pub(crate) fn take(
         &mut self,
         path: &str,
-        api: Option<crate::apis::Api>,
+        api: Option<crate::api::Api>,
         appid: Option<&str>,
     ) -> (Option<Duration>, FaultAction) {
         if !self.matches(path, api, appid) {

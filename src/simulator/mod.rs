@@ -25,9 +25,9 @@ mod tokens;
 
 pub use faults::Faults;
 
+use crate::api::{Api, AppKind};
 use crate::clock::Clock;
 use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
-use crate::wechat::api::{Api, AppKind};
 use crate::wechat::types::{
     DailySummaryRow, Retention, UserCumulateRow, UserPortrait, UserSummaryRow, VisitDistribution,
     VisitPage, VisitTrendRow,

@@ -8,7 +8,7 @@
 
 use super::data::mix;
 use super::{RecordedRequest, SimApp, State};
-use crate::wechat::api::AppKind;
+use crate::api::AppKind;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -14,12 +14,12 @@ use super::tokens::TokenError;
 use super::{
     last_released, released_keys, Faults, Inner, NotReady, RecordedRequest, Simulator, State,
 };
-use crate::apis::Span;
+use crate::api::Api;
+use crate::api::Span;
 use crate::dates::{
     beijing_date, beijing_hour, compact, latest_day, mp_ref_date, parse_compact, parse_dashed,
     DateRange, Period,
 };
-use crate::wechat::api::Api;
 use crate::wechat::types::{ListResponse, PortraitGroup, Retention, UserPortrait, VisitPage};
 use axum::body::Body;
 use axum::extract::{Query, Request, State as AxState};
@@ -531,7 +531,7 @@ impl Inner {
         };
         let is_token = path == STABLE_PATH || path == LEGACY_PATH;
         let is_data = path.starts_with("/datacube/")
-            || path == crate::apis::PERFORMANCE_PATH
+            || path == crate::api::PERFORMANCE_PATH
             || (!is_token && Api::from_path(path).is_some());
         if path == STABLE_PATH {
             rec.appid = json
@@ -548,7 +548,7 @@ impl Inner {
         } else if is_data {
             rec.api = Api::from_call(path, json.as_ref());
             rec.appid = query.get("access_token").and_then(|t| st.tokens.owner(t));
-            if path == crate::apis::PERFORMANCE_PATH {
+            if path == crate::api::PERFORMANCE_PATH {
                 // The Beijing days the timestamps fall on, as `yyyymmdd`.
                 if let Ok(r) = json
                     .as_ref()
@@ -609,7 +609,7 @@ impl Inner {
                 match rec.api {
                     Some(api) => self.data_call(&mut st, now, api, query, json.as_ref()),
                     // The performance path with an undocumented module.
-                    None if path == crate::apis::PERFORMANCE_PATH => Err(40097),
+                    None if path == crate::api::PERFORMANCE_PATH => Err(40097),
                     None => break 'decided (not_found(path), 404),
                 }
             } else {
@@ -715,7 +715,7 @@ impl Inner {
         }
 
         let obj = json.and_then(Value::as_object).ok_or(47001)?;
-        if let crate::apis::Request::Latest { .. } = api.spec().request {
+        if let crate::api::Request::Latest { .. } = api.spec().request {
             // The free-publish list: `offset` ≥ 0 and `count` 1–20.
             let num = |k: &str| obj.get(k).and_then(Value::as_u64);
             let offset = num("offset").ok_or(47001)?;

@@ -7,14 +7,14 @@
 //! other WeChat error goes straight back to the poller, which decides how
 //! long to stay away. Nothing here prints a URL that still has its token.
 
+use crate::api::Api;
 use crate::clock::Clock;
 use crate::config::{AppConfig, WechatSettings};
 use crate::dates::DateRange;
-use crate::error::{ApiError, ErrorClass};
-use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
-use crate::wechat::api::Api;
+use crate::wechat::error::{ApiError, ErrorClass};
+use crate::wechat::rate_limit::RateLimiter;
 use crate::wechat::token::{send_for_body, TokenProvider, TokenSourceConfig};
 use crate::wechat::types::ErrorBody;
 use rand::Rng;

@@ -18,10 +18,10 @@
 //!   saved to the storage directory when there is one.
 
 use crate::clock::Clock;
-use crate::error::ApiError;
-use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
+use crate::wechat::error::ApiError;
+use crate::wechat::rate_limit::RateLimiter;
 use crate::wechat::token::{fetch_url_token, send_for_body};
 use crate::wechat::types::ErrorBody;
 use chrono::{DateTime, Duration, Utc};

@@ -14,11 +14,11 @@
 
 use crate::clock::Clock;
 use crate::dates::beijing_date;
-use crate::error::ApiError;
-use crate::rate_limit::RateLimiter;
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::component::ComponentHandle;
+use crate::wechat::error::ApiError;
+use crate::wechat::rate_limit::RateLimiter;
 use crate::wechat::types::{ErrorBody, TokenResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;

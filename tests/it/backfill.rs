@@ -5,13 +5,13 @@
 use crate::common::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
+use wechat_exporter::api::Api;
 use wechat_exporter::backfill::{self, BackfillError, Options, RawArgs};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::collectors::names::OA_SOURCES;
 use wechat_exporter::config::{AppConfig, Config, WechatSettings};
 use wechat_exporter::dates::{beijing_midnight, latest_day, DateRange, Period};
 use wechat_exporter::simulator::{SimConfig, SimServer, Simulator};
-use wechat_exporter::wechat::api::Api;
 
 pub(crate) struct Setup {
     pub(crate) clock: Clock,
@@ -88,7 +88,7 @@ pub(crate) fn data_calls(sim: &Simulator) -> usize {
     sim.requests()
         .iter()
         .filter(|r| {
-            r.path.starts_with("/datacube/") || r.path == wechat_exporter::apis::PERFORMANCE_PATH
+            r.path.starts_with("/datacube/") || r.path == wechat_exporter::api::PERFORMANCE_PATH
         })
         .count()
 }

@@ -10,10 +10,10 @@ use crate::backfill::{data_calls, opts, setup};
 use crate::common::*;
 use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeMap, BTreeSet};
+use wechat_exporter::api::Api;
 use wechat_exporter::backfill;
 use wechat_exporter::dates::{beijing_date, latest_day, DateRange};
 use wechat_exporter::simulator::Simulator;
-use wechat_exporter::wechat::api::Api;
 
 /// The APIs under test, with the Official Account's user_cumulate (asked
 /// first, as live: it tells an empty answer of a released day from an

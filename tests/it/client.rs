@@ -6,14 +6,14 @@
 use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::collectors::{collector, Collected, Ctx};
-use wechat_exporter::error::{ApiError, ErrorClass};
 use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{Faults, SimConfig, Simulator};
-use wechat_exporter::wechat::api::{Api, AppKind};
 use wechat_exporter::wechat::client::{http_client, AppClient, RetryPolicy};
+use wechat_exporter::wechat::error::{ApiError, ErrorClass};
 use wechat_exporter::wechat::token::{TokenProvider, TokenSourceConfig};
 
 struct Fixture {

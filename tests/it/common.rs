@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tracing::instrument::WithSubscriber;
+use wechat_exporter::api::AppKind;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
-use wechat_exporter::poller::Poller;
+use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{SimApp, SimConfig, SimServer, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 
 pub const MP_APPID: &str = "wx00112233445566aa";
 pub const MP_SECRET: &str = "mp-secret-Zq8x1vP0-distinctive";

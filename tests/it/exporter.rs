@@ -4,8 +4,8 @@
 
 use crate::common::*;
 use chrono::{Datelike, Duration, NaiveDate};
+use wechat_exporter::api::Api;
 use wechat_exporter::dates::{beijing_midnight, DateRange, Period};
-use wechat_exporter::wechat::api::Api;
 
 fn key(k: f64) -> String {
     format!("{}", k as i64)
@@ -418,8 +418,7 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
                     &[
                         (
                             "app",
-                            if api.app_kind() == wechat_exporter::wechat::api::AppKind::Miniprogram
-                            {
+                            if api.app_kind() == wechat_exporter::api::AppKind::Miniprogram {
                                 "shop"
                             } else {
                                 "news"

@@ -9,10 +9,10 @@
 use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::config::AppConfig;
-use wechat_exporter::error::ErrorClass;
 use wechat_exporter::simulator::Faults;
-use wechat_exporter::wechat::api::{Api, AppKind};
+use wechat_exporter::wechat::error::ErrorClass;
 
 /// Sunday 31 August 2025, 11:00 Beijing: everything up to 30 August is out.
 const T0: &str = "2025-08-31T03:00:00Z";

@@ -10,9 +10,9 @@ use proptest::test_runner::{Config as PtConfig, TestRunner};
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
 use std::time::Instant;
+use wechat_exporter::api::Api;
 use wechat_exporter::collectors::{collector, Ctx};
 use wechat_exporter::config::Config;
-use wechat_exporter::wechat::api::Api;
 
 const NOW: &str = "2025-03-10T03:00:00Z";
 
@@ -179,7 +179,7 @@ fn real_bodies() -> &'static Vec<(Api, Value)> {
                     .unwrap();
                 let token = t["access_token"].as_str().unwrap().to_string();
                 for api in Api::ALL.into_iter().filter(|a| {
-                    (a.app_kind() == wechat_exporter::wechat::api::AppKind::Miniprogram)
+                    (a.app_kind() == wechat_exporter::api::AppKind::Miniprogram)
                         == (appid == MP_APPID)
                 }) {
                     for target in collector(api).plan(utc(NOW)) {

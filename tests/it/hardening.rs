@@ -10,9 +10,9 @@
 use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
+use wechat_exporter::api::AppKind;
+use wechat_exporter::poll::storage::Storage;
 use wechat_exporter::simulator::{self, Faults, SimApp, SimConfig, Simulator};
-use wechat_exporter::storage::Storage;
-use wechat_exporter::wechat::api::AppKind;
 
 /// `--config.check` on `text`, its address space capped at 1 GiB so that an
 /// unbounded read fails instead of taking the shared machine's memory.

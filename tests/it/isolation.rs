@@ -8,9 +8,9 @@
 use crate::common::*;
 use chrono::Duration;
 use std::collections::BTreeMap;
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::simulator::Faults;
-use wechat_exporter::wechat::api::{Api, AppKind};
 
 /// Sunday 31 August 2025, 11:00 Beijing: every period is released.
 const T0: &str = "2025-08-31T03:00:00Z";
@@ -346,7 +346,7 @@ async fn no_connection_ends_the_round_and_pauses_nothing() {
     use std::sync::Arc;
     use wechat_exporter::clock::Clock;
     use wechat_exporter::config::{Config, WechatSettings};
-    use wechat_exporter::poller::Poller;
+    use wechat_exporter::poll::poller::Poller;
     use wechat_exporter::self_metrics::SelfMetrics;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -389,7 +389,7 @@ async fn no_connection_ends_the_round_and_pauses_nothing() {
         .unwrap_or_else(|| panic!("no failure line in {logs}"));
     assert!(line.contains("errcode=connect"), "{line}");
     assert!(
-        line.contains(wechat_exporter::error::ErrorClass::Unreachable.advice()),
+        line.contains(wechat_exporter::wechat::error::ErrorClass::Unreachable.advice()),
         "{line}"
     );
     // Not paused: the next round tries again at once.

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use wechat_exporter::http_server::{router, AppState};
-use wechat_exporter::poller::Poller;
+use wechat_exporter::api::Api;
+use wechat_exporter::expose::http::{router, AppState};
+use wechat_exporter::poll::poller::Poller;
+use wechat_exporter::poll::storage::Storage;
 use wechat_exporter::self_metrics::SelfMetrics;
-use wechat_exporter::storage::Storage;
-use wechat_exporter::web_server::{serve, ServeOptions};
-use wechat_exporter::wechat::api::Api;
+use wechat_exporter::web::server::{serve, ServeOptions};
 
 const T0: &str = "2025-01-15T03:00:00Z";
 
@@ -166,7 +166,7 @@ async fn a_version_1_state_file_restarts_with_the_same_data() {
     for (_, app) in file["apps"].as_object_mut().expect("apps").iter_mut() {
         for (_, api) in app[1]["apis"].as_object_mut().expect("apis").iter_mut() {
             for r in api["results"].as_array_mut().expect("results") {
-                let blocks: wechat_exporter::blocks::Blocks =
+                let blocks: wechat_exporter::state::blocks::Blocks =
                     serde_json::from_value(r["samples"].clone()).expect("blocks");
                 let samples: Vec<_> = blocks.iter().collect();
                 r["samples"] = serde_json::to_value(&samples).expect("samples");

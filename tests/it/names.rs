@@ -3,10 +3,10 @@
 //! newer Official Account follow sources get names through the public
 //! collectors; keys no table lists keep their number.
 
+use wechat_exporter::api::Api;
 use wechat_exporter::collectors::{collector, Collected, Ctx, Target};
 use wechat_exporter::dates::{parse_compact, parse_dashed, DateRange};
 use wechat_exporter::families::Family;
-use wechat_exporter::wechat::api::Api;
 
 fn collect(api: Api, day: DateRange, body: serde_json::Value) -> Vec<(Family, String, f64)> {
     let ctx = Ctx {

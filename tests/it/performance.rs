@@ -9,10 +9,10 @@ use crate::common::*;
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use wechat_exporter::apis::PERFORMANCE_PATH;
+use wechat_exporter::api::PERFORMANCE_PATH;
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::dates::{beijing_date, beijing_midnight, compact};
 use wechat_exporter::simulator::Faults;
-use wechat_exporter::wechat::api::{Api, AppKind};
 
 /// The performance APIs, with their family and the documented conversion
 /// of WeChat's value to the family's unit (docs/metrics.md): multiplied by

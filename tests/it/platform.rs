@@ -5,17 +5,17 @@
 use crate::common::*;
 use std::path::Path;
 use std::sync::Arc;
+use wechat_exporter::api::AppKind;
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::Config;
 use wechat_exporter::dates::{latest_day, DateRange, Period};
-use wechat_exporter::platform::{saved_refresh_tokens, PlatformRunner};
-use wechat_exporter::poller::Poller;
+use wechat_exporter::poll::discovery::{saved_refresh_tokens, PlatformRunner};
+use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::platform::{
     authorized_apps, Authorized, DEMO_COMPONENT_APPID as COMPONENT, DEMO_COMPONENT_SECRET,
 };
 use wechat_exporter::simulator::{SimConfig, SimServer, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 
 /// 12:00 Beijing: yesterday's data is released (10:00).
 const DAY1: &str = "2025-03-10T04:00:00Z";

@@ -7,8 +7,8 @@
 
 use crate::common::*;
 use std::time::Duration;
+use wechat_exporter::api::AppKind;
 use wechat_exporter::simulator::{SimApp, SimConfig, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 
 const EXTRA_APPID: &str = "wx00112233445566cc";
 const EXTRA_SECRET: &str = "extra-secret-Rr4k8-distinctive";

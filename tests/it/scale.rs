@@ -7,13 +7,13 @@ use crate::common::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::config::{AppConfig, Config, PollSettings, WechatSettings};
-use wechat_exporter::poller::Poller;
+use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimApp, SimConfig, SimServer, Simulator};
-use wechat_exporter::wechat::api::{Api, AppKind};
 
 /// Exporter apps for simulator apps: `app-{i}`, portrait and pages left
 /// out of Mini Programs when `lean` (the heavy families; covered below).
@@ -228,7 +228,7 @@ async fn scrapes_share_one_rendering_and_its_gzip_copy() {
     // process_* is read at each scrape and appended; this test is about the
     // snapshot's bytes, so leave it out.
     h.poller.metrics.set_process_metrics(false);
-    let app = wechat_exporter::http_server::router(wechat_exporter::http_server::AppState {
+    let app = wechat_exporter::expose::http::router(wechat_exporter::expose::http::AppState {
         poller: h.poller.clone(),
         telemetry_path: "/metrics".into(),
         reload: None,

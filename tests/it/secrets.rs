@@ -8,11 +8,11 @@
 use crate::common::*;
 use chrono::Duration;
 use std::sync::OnceLock;
+use wechat_exporter::api::AppKind;
 use wechat_exporter::config::AppConfig;
-use wechat_exporter::http_server;
+use wechat_exporter::expose::http;
 use wechat_exporter::secret::Secret;
 use wechat_exporter::simulator::{Faults, SimApp, SimConfig, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 use wechat_exporter::wechat::token::TokenSourceConfig;
 
 const LEGACY_APPID: &str = "wx00112233445566cc";
@@ -63,7 +63,7 @@ fn assert_clean(what: &str, text: &str, secrets: &[String]) {
 
 async fn landing_and_metrics(h: &Harness) -> (String, String) {
     use tower::ServiceExt;
-    let router = http_server::router(http_server::AppState {
+    let router = http::router(http::AppState {
         poller: h.poller.clone(),
         telemetry_path: "/metrics".into(),
         reload: None,
@@ -99,7 +99,7 @@ async fn no_secret_or_token_in_logs_errors_metrics_or_landing_page() {
         Secret::new(LEGACY_SECRET),
     );
     legacy.token = TokenSourceConfig::Legacy;
-    legacy.apis = Some(vec![wechat_exporter::wechat::api::Api::DailySummary]);
+    legacy.apis = Some(vec![wechat_exporter::api::Api::DailySummary]);
     let mut apps = sim_apps();
     apps.push(SimApp::new(
         LEGACY_APPID,

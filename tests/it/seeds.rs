@@ -3,10 +3,10 @@
 //! give the documented values, missing fields staying absent.
 
 use std::collections::HashMap;
+use wechat_exporter::api::Api;
 use wechat_exporter::collectors::{collector, Collected, Ctx, Target};
 use wechat_exporter::dates::{parse_compact, parse_dashed, DateRange};
 use wechat_exporter::families::Family;
-use wechat_exporter::wechat::api::Api;
 
 fn samples(api: Api) -> HashMap<(Family, String), f64> {
     let path = format!(

@@ -8,12 +8,12 @@ use clap::Parser;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
+use wechat_exporter::api::AppKind;
+use wechat_exporter::cli::run;
 use wechat_exporter::cli::Cli;
 use wechat_exporter::clock::Clock;
-use wechat_exporter::run;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{generated_apps, SimConfig, Simulator};
-use wechat_exporter::wechat::api::AppKind;
 
 const APPS: usize = 300;
 const SHARDS: u32 = 3;

@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
+use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::dates::{DateRange, Period};
 use wechat_exporter::simulator::*;
-use wechat_exporter::wechat::api::{Api, AppKind};
 use wechat_exporter::wechat::types::*;
 
 const MP: &str = DEMO_MINIPROGRAM_APPID;

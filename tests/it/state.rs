@@ -8,9 +8,9 @@ use crate::common::*;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Duration;
-use wechat_exporter::poller::Poller;
+use wechat_exporter::poll::poller::Poller;
+use wechat_exporter::poll::storage::{Storage, StorageError};
 use wechat_exporter::self_metrics::SelfMetrics;
-use wechat_exporter::storage::{Storage, StorageError};
 
 const T0: &str = "2025-03-10T03:00:00Z";
 

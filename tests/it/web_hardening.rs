@@ -288,7 +288,7 @@ fn one_client_with_1100_idle_sockets_cannot_starve_a_scrape() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_early_under_pressure() {
-    use wechat_exporter::web_server::{serve, ServeOptions};
+    use wechat_exporter::web::server::{serve, ServeOptions};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dst = listener.local_addr().unwrap();
     let opts = ServeOptions {
@@ -350,7 +350,7 @@ struct AuthServer {
 
 impl AuthServer {
     async fn start(yaml: &str) -> AuthServer {
-        use wechat_exporter::web_server::{serve, ServeOptions};
+        use wechat_exporter::web::server::{serve, ServeOptions};
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("web.yml");
         std::fs::write(&f, yaml).unwrap();

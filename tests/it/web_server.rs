@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wechat_exporter::web_config::WebConfig;
-use wechat_exporter::web_server::{check_web_config, serve, ServeError, ServeOptions};
+use wechat_exporter::web::config::WebConfig;
+use wechat_exporter::web::server::{check_web_config, serve, ServeError, ServeOptions};
 
 fn app() -> Router {
     Router::new()

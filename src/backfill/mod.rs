@@ -32,19 +32,19 @@
 //! (`is_delay`, the publish summary) are neither written nor recorded: the
 //! next run asks again and writes them once final.
 
-use crate::apis::History;
+use crate::api::History;
+use crate::api::{Api, AppKind};
 use crate::clock::Clock;
 use crate::collectors::{self, released_day_matters, Collected, Ctx, Target};
 use crate::config::{AppConfig, Config};
 use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
-use crate::error::ErrorClass;
 use crate::families::{render_labels, write_value, Family};
-use crate::model::Fetched;
-use crate::policy::{self, Decision};
-use crate::rate_limit::RateLimiter;
+use crate::poll::policy::{self, Decision};
 use crate::self_metrics::SelfMetrics;
-use crate::wechat::api::{Api, AppKind};
+use crate::state::Fetched;
 use crate::wechat::client::{app_client, http_client};
+use crate::wechat::error::ErrorClass;
+use crate::wechat::rate_limit::RateLimiter;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -1196,7 +1196,7 @@ mod tests {
     fn share_days_before_wechat_keeps_them_are_not_asked() {
         let mut app = AppConfig::new(
             "news",
-            crate::apis::AppKind::OfficialAccount,
+            crate::api::AppKind::OfficialAccount,
             "wx00112233445566bb",
             crate::secret::Secret::new("s".to_string()),
         );

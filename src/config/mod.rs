@@ -12,8 +12,8 @@
 //! `allow_no_apps: true` says so, and parser errors never quote the input
 //! (a secret file or key passed as `--config.file` must not be printed).
 
+use crate::api::{Api, AppKind};
 use crate::secret::{read_bounded, read_secret_file, Secret};
-use crate::wechat::api::{Api, AppKind};
 use crate::wechat::token::TokenSourceConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -53,7 +53,7 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
     /// A third-party platform whose authorized apps are discovered.
     #[serde(default)]
-    pub platform: Option<crate::platform::PlatformConfig>,
+    pub platform: Option<crate::poll::discovery::PlatformConfig>,
     /// A config without apps is refused (an empty or half-written file looks
     /// exactly like that, and a reload would wipe every series); set this to
     /// run with none on purpose.

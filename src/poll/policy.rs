@@ -15,7 +15,7 @@
 //! spent, the round ends for that app, and the next round tries again.
 
 use crate::dates::next_beijing_midnight;
-use crate::error::{ErrorClass, Scope};
+use crate::wechat::error::{ErrorClass, Scope};
 use chrono::{DateTime, Duration, Utc};
 
 /// What to do after a failure.

@@ -14,10 +14,10 @@
 //! from the pieces' CRCs. One member, not one per piece: some clients
 //! (curl 7.x) decode only the first member.
 
+use crate::api::{Api, AppKind};
 use crate::families::{render_labels, write_value, Family, STATE_FAMILIES};
-use crate::model::AppRef;
 use crate::self_metrics::SelfMetrics;
-use crate::wechat::api::{Api, AppKind};
+use crate::state::AppRef;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -314,7 +314,7 @@ pub fn build(
     let mut ready = true;
     for (i, app) in apps.iter().enumerate() {
         let g = i / GROUP_APPS;
-        let st = crate::model::lock(app.state);
+        let st = crate::state::lock(app.state);
         ready &= st.polled_once;
         let name = app.name;
         let mut status = AppStatus {
@@ -476,8 +476,9 @@ fn line(out: &mut String, name: &str, labels: &str, v: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collectors::Target;
     use crate::families::Sample;
-    use crate::model::{ApiState, AppState, Fetched, Target};
+    use crate::state::{ApiState, AppState, Fetched};
     use std::io::Read;
 
     fn state(app: &str, visits: f64) -> Mutex<AppState> {

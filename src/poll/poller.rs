@@ -13,18 +13,19 @@
 //! * Rounds never overlap; apps are polled concurrently up to a bound, and
 //!   a failing app gives up its round without delaying the others.
 
+use crate::api::Api;
 use crate::clock::Clock;
+use crate::collectors::Target;
 use crate::collectors::{self, Collected, Ctx};
 use crate::config::{AppConfig, Config, PollSettings};
-use crate::error::{ApiError, ErrorClass};
-use crate::model::{self, ApiState, AppRef, AppState, Backoff, Target};
-use crate::policy::{self, Decision};
-use crate::rate_limit::RateLimiter;
-use crate::schedule::{due, previous_period_instant, schedule_retry};
+use crate::expose::snapshot::SnapshotStore;
+use crate::poll::policy::{self, Decision};
+use crate::poll::schedule::{due, previous_period_instant, schedule_retry};
 use crate::self_metrics::SelfMetrics;
-use crate::snapshot::SnapshotStore;
-use crate::wechat::api::Api;
+use crate::state::{self, ApiState, AppRef, AppState, Backoff};
 use crate::wechat::client::{app_client, http_client, AppClient};
+use crate::wechat::error::{ApiError, ErrorClass};
+use crate::wechat::rate_limit::RateLimiter;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -51,7 +52,7 @@ impl AppPoller {
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, AppState> {
-        model::lock(&self.state)
+        state::lock(&self.state)
     }
 }
 
@@ -85,7 +86,7 @@ pub struct Poller {
     /// Set while a platform's first discovery is awaited: not ready before.
     awaiting_discovery: std::sync::atomic::AtomicBool,
     /// Saved state for apps that appear after start (discovered ones).
-    saved: Mutex<model::SavedApps>,
+    saved: Mutex<state::SavedApps>,
 }
 
 impl Poller {
@@ -211,7 +212,7 @@ impl Poller {
 
     /// Restores saved state into apps of the same name and appid, now and
     /// for apps that appear later (discovered by a platform).
-    pub fn restore(&self, saved: model::SavedApps) -> usize {
+    pub fn restore(&self, saved: state::SavedApps) -> usize {
         let mut restored = 0;
         for app in self.apps.load().iter() {
             if restore_app(app, &saved) {
@@ -405,9 +406,10 @@ impl Poller {
             // The samples, and when to ask again if they may still change.
             let (samples, again) = match outcome {
                 Ok(Collected::Samples(samples)) => (samples, None),
-                Ok(Collected::Provisional(samples)) => {
-                    (samples, Some(now + crate::schedule::PROVISIONAL_RECHECK))
-                }
+                Ok(Collected::Provisional(samples)) => (
+                    samples,
+                    Some(now + crate::poll::schedule::PROVISIONAL_RECHECK),
+                ),
                 Ok(Collected::Partial { samples, skipped }) => {
                     self.metrics
                         .answer_parts_skipped
@@ -510,8 +512,8 @@ impl Poller {
             .and_then(|s| s.backoff.as_ref())
             .map_or(0, |b| b.failures);
         let streak = match class.scope() {
-            crate::error::Scope::Api => api_streak,
-            crate::error::Scope::App => st.hard_failures,
+            crate::wechat::error::Scope::Api => api_streak,
+            crate::wechat::error::Scope::App => st.hard_failures,
         }
         .saturating_add(1);
         let decision = policy::decide(class, streak, now);
@@ -607,7 +609,7 @@ impl Poller {
 }
 
 /// Copies saved data into `app` when the saved app has its name and appid.
-fn restore_app(app: &AppPoller, saved: &model::SavedApps) -> bool {
+fn restore_app(app: &AppPoller, saved: &state::SavedApps) -> bool {
     let Some((appid, st)) = saved.get(&app.config.name) else {
         return false;
     };

@@ -9,8 +9,8 @@
 use crate::cli::RunFlags;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::http_server::{self, ReloadFn};
-use crate::poller::Poller;
+use crate::expose::http::{self, ReloadFn};
+use crate::poll::poller::Poller;
 use crate::self_metrics::SelfMetrics;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl RunError {
 /// Loads the config and keeps only this replica's shard of apps.
 pub fn load_config(path: &std::path::Path, flags: &RunFlags) -> Result<Config, ConfigError> {
     let mut cfg = Config::load(path)?;
-    crate::shard::retain_shard(&mut cfg.apps, flags.shard, flags.total_shards);
+    crate::poll::shard::retain_shard(&mut cfg.apps, flags.shard, flags.total_shards);
     Ok(cfg)
 }
 
@@ -82,13 +82,13 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         ));
     }
     if let Some(path) = &flags.web_config_file {
-        crate::web_config::check_web_config(path)
+        crate::web::config::check_web_config(path)
             .map_err(|e| RunError::Usage(format!("--web.config.file: {e}")))?;
     }
     let clock = Clock::system();
     let metrics = Arc::new(SelfMetrics::new());
     // Registered before the first snapshot is rendered.
-    let web_metrics = Arc::new(crate::web_server::WebMetrics::new());
+    let web_metrics = Arc::new(crate::web::server::WebMetrics::new());
     for c in web_metrics.collectors() {
         metrics.register(c);
     }
@@ -107,9 +107,9 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
                 "no --config.file given: running the built-in WeChat simulator with two demo apps"
             );
                 let started = if flags.demo_platform {
-                    crate::demo::start_platform(clock.clone()).await
+                    crate::cli::demo::start_platform(clock.clone()).await
                 } else {
-                    crate::demo::start(clock.clone()).await
+                    crate::cli::demo::start(clock.clone()).await
                 };
                 let (server, cfg) = started.map_err(|e| {
                     RunError::Other(format!("cannot start the demo simulator: {e}"))
@@ -120,7 +120,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         };
     metrics.config_loaded(true);
     // Platform mode: component credentials, authorizer tokens, discovery.
-    let platform = crate::platform::PlatformRunner::new(
+    let platform = crate::poll::discovery::PlatformRunner::new(
         clock.clone(),
         metrics.clone(),
         flags.storage_path.clone(),
@@ -133,7 +133,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     let storage = flags
         .storage_path
         .as_ref()
-        .map(|p| crate::storage::Storage::new(p.clone()));
+        .map(|p| crate::poll::storage::Storage::new(p.clone()));
     if let Some(s) = &storage {
         metrics.enable_state_metrics();
         match s.load() {
@@ -202,21 +202,25 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     // holds everything the poller got.
     let (save_stop_tx, save_stop_rx) = tokio::sync::watch::channel(false);
     let saver = storage.clone().map(|s| {
-        tokio::spawn(s.save_periodically(poller.clone(), crate::storage::SAVE_EVERY, save_stop_rx))
+        tokio::spawn(s.save_periodically(
+            poller.clone(),
+            crate::poll::storage::SAVE_EVERY,
+            save_stop_rx,
+        ))
     });
 
-    let app = http_server::router(http_server::AppState {
+    let app = http::router(http::AppState {
         poller: poller.clone(),
         telemetry_path: flags.telemetry_path.clone(),
         reload,
-        scrape_slots: http_server::scrape_slots(flags.max_requests),
+        scrape_slots: http::scrape_slots(flags.max_requests),
     });
     let listeners = if flags.systemd_socket {
-        crate::web_server::systemd_listeners()
+        crate::web::server::systemd_listeners()
     } else {
         let mut ls = Vec::new();
         for addr in &flags.listen_address {
-            match crate::web_server::bind_listen_address(addr).await {
+            match crate::web::server::bind_listen_address(addr).await {
                 Ok(l) => ls.push(l),
                 Err(e) => {
                     return Err(RunError::Listen {
@@ -234,7 +238,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     for l in &listeners {
         info!(address = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
     }
-    let opts = crate::web_server::ServeOptions {
+    let opts = crate::web::server::ServeOptions {
         web_config_file: flags.web_config_file.clone(),
         metrics: Some(web_metrics),
         // Scrapes read the snapshot: show a refused web config at once.
@@ -250,7 +254,7 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         // The round is cancelled while the server drains, not after.
         let _ = tx.send(true);
     };
-    let served = crate::web_server::serve_listeners(listeners, app, opts, stop).await;
+    let served = crate::web::server::serve_listeners(listeners, app, opts, stop).await;
     let _ = shutdown_tx.send(true);
     let _ = poll_task.await;
     let _ = save_stop_tx.send(true);

@@ -1,5 +1,13 @@
-//! Command-line flags, in the Prometheus exporters' style
-//! (`--web.listen-address`, `--config.file`, …), and subcommands.
+//! The binary's wiring: command-line flags in the Prometheus exporters'
+//! style (`--web.listen-address`, `--config.file`, …) and subcommands
+//! (this file), the run loop with its signals (`run`), the demo
+//! (`demo`) and logging (`logging`).
+//!
+//! May import: every other module (the top layer).
+
+pub mod demo;
+pub mod logging;
+pub mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -2,11 +2,11 @@
 //! Official Account whose data is released at once, so that the exporter
 //! shows real-looking metrics within seconds and with no WeChat account.
 
+use crate::api::AppKind;
 use crate::clock::Clock;
 use crate::config::{AppConfig, Config, PollSettings, WechatSettings};
 use crate::secret::Secret;
 use crate::simulator::{self, Faults, SimConfig, SimServer, Simulator};
-use crate::wechat::api::AppKind;
 use std::time::Duration;
 
 pub const DEMO_MINIPROGRAM: &str = "demo-miniprogram";
@@ -23,7 +23,7 @@ pub async fn start(clock: Clock) -> std::io::Result<(SimServer, Config)> {
     // the error panels and counters show something real (the call is retried).
     sim.set_faults(Faults {
         busy: 1,
-        only_path: Some(crate::wechat::api::Api::DailySummary.path().to_string()),
+        only_path: Some(crate::api::Api::DailySummary.path().to_string()),
         ..Faults::default()
     });
     let server = sim.spawn("127.0.0.1:0").await?;
@@ -95,7 +95,7 @@ pub fn config_for(url: &str) -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wechat::api::Api;
+    use crate::api::Api;
 
     /// The demo lists no APIs: each app polls every API of its kind, so an
     /// API appended to the table shows in the demo with no change here.

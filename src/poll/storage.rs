@@ -11,8 +11,8 @@
 //! A file that does not parse, has another format version, or belongs to
 //! another appid is reported and ignored: losing a cache is never fatal.
 
-use crate::model::AppState;
-use crate::poller::Poller;
+use crate::poll::poller::Poller;
+use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ const VERSION: u32 = 2;
 const OLDEST_READABLE: u32 = 1;
 
 /// Saved state: app name → (appid, state).
-pub use crate::model::SavedApps;
+pub use crate::state::SavedApps;
 
 #[derive(Serialize, Deserialize)]
 struct StateFile {

@@ -9,8 +9,8 @@
 //! content type (curl's plain `-X POST` qualifies). It never reads a body:
 //! one is refused with 413 before a byte of it is read.
 
-use crate::poller::Poller;
-use crate::snapshot::Segments;
+use crate::expose::snapshot::Segments;
+use crate::poll::poller::Poller;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -300,8 +300,8 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&a.name),
             match a.kind {
-                crate::wechat::api::AppKind::Miniprogram => "Mini Program",
-                crate::wechat::api::AppKind::OfficialAccount => "Official Account",
+                crate::api::AppKind::Miniprogram => "Mini Program",
+                crate::api::AppKind::OfficialAccount => "Official Account",
             },
             fmt_t(a.last_success),
             a.data_date

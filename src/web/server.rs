@@ -52,8 +52,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
-pub use crate::web_config::check_web_config;
-use crate::web_config::{RateLimit, WebConfig, WebConfigError};
+pub use crate::web::config::check_web_config;
+use crate::web::config::{RateLimit, WebConfig, WebConfigError};
 
 /// How often the web config file is checked for changes.
 const RELOAD_POLL: Duration = Duration::from_secs(1);

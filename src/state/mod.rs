@@ -3,26 +3,16 @@
 //! it imports no other part of the exporter but dates, families and blocks, so
 //! poller, snapshot and storage depend on it and not on each other.
 
-use crate::apis::{Api, AppKind};
-use crate::blocks::Blocks;
+use crate::api::{Api, AppKind};
+pub mod blocks;
+
+use crate::collectors::Target;
 use crate::dates::DateRange;
+use blocks::Blocks;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
-
-/// One call's worth of data to publish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Target {
-    /// Which published slot this fills: the retention offset, the portrait
-    /// window in days, 0 where an API publishes one period.
-    pub slot: u32,
-    /// The `begin_date`..`end_date` of the call.
-    pub range: DateRange,
-    /// The day, week or month the published values belong to; its end
-    /// decides when WeChat releases the data.
-    pub data_period: DateRange,
-}
 
 /// One fetched, final answer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

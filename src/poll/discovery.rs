@@ -15,16 +15,16 @@
 //! Info answers are cached for a day: names and permissions rarely change,
 //! and 1,000 info calls an hour would cost more than the data itself.
 
+use crate::api::{Api, AppKind};
 use crate::clock::Clock;
 use crate::config::{expand_env, is_appid, AppConfig, Config, WechatSettings};
-use crate::error::ApiError;
-use crate::poller::Poller;
+use crate::poll::poller::Poller;
 use crate::secret::Secret;
 use crate::self_metrics::SelfMetrics;
-use crate::wechat::api::{Api, AppKind};
 use crate::wechat::component::{
     AuthorizerInfo, Component, ComponentHandle, ComponentSource, RefreshTokens,
 };
+use crate::wechat::error::ApiError;
 use crate::wechat::token::TokenSourceConfig;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Duration as CDuration, Utc};
@@ -509,7 +509,7 @@ impl PlatformRunner {
             return Ok(0);
         }
         let (shard, total) = self.shard;
-        let owns = move |appid: &str| crate::shard::owns(appid, shard, total);
+        let owns = move |appid: &str| crate::poll::shard::owns(appid, shard, total);
         let configured = self.configured.load_full();
         match p.discover(&configured, &owns).await {
             Ok(d) => {
@@ -581,7 +581,7 @@ impl PlatformRunner {
 /// Whether a failed info call says something about the platform rather
 /// than about the one app asked for.
 fn platform_wide(e: &ApiError) -> bool {
-    use crate::error::ErrorClass::*;
+    use crate::wechat::error::ErrorClass::*;
     match e {
         ApiError::TokenSource(_) | ApiError::TokenRejectedAgain(_) => true,
         _ => matches!(

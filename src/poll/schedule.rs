@@ -9,8 +9,9 @@
 //! * Data WeChat marks as not final (`is_delay`) is asked again every
 //!   `PROVISIONAL_RECHECK` until it is.
 
+use crate::collectors::Target;
 use crate::dates::{beijing_date, beijing_midnight, Period};
-use crate::model::{ApiState, Target};
+use crate::state::ApiState;
 use chrono::{DateTime, Datelike, Duration, Utc};
 
 /// How long provisional data (`is_delay`) is kept before asking again.
@@ -74,7 +75,7 @@ pub fn previous_period_instant(now: DateTime<Utc>, period: Period) -> DateTime<U
 mod tests {
     use super::*;
     use crate::dates::DateRange;
-    use crate::model::{Backoff, Fetched};
+    use crate::state::{Backoff, Fetched};
     use chrono::NaiveDate;
 
     fn t(s: &str) -> DateTime<Utc> {

@@ -1,0 +1,193 @@
+//! The row type of the API catalogue ([`super::SPECS`]): what one API's
+//! calls look like (path, period, spans, request body) and what it
+//! publishes, and the accessors of [`Api`] that read its row.
+
+use super::Collector;
+use crate::api::{Api, AppKind, DateFormat, History, Request, Span, PERFORMANCE_PATH};
+use crate::dates::{DateRange, Period};
+use crate::families::Family;
+
+/// Everything the exporter knows about one API.
+pub struct ApiSpec {
+    pub api: Api,
+    /// The URL path below the API base.
+    pub path: &'static str,
+    /// The period one call covers (the portrait's window is chosen per call).
+    pub period: Period,
+    pub span: Span,
+    /// What the call's JSON body holds.
+    pub request: Request,
+    pub history: History,
+    pub collector: &'static dyn Collector,
+    /// The data families this API publishes.
+    pub families: &'static [Family],
+}
+
+/// A Mini Program performance module: every one shares the path, the day
+/// period, the 30-day span and its history; `networktype` says whether the
+/// module takes that param (10016 and 10017 only).
+pub(super) const fn performance_row(
+    api: Api,
+    module: &'static str,
+    networktype: bool,
+    collector: &'static dyn Collector,
+    families: &'static [Family],
+) -> ApiSpec {
+    ApiSpec {
+        api,
+        path: PERFORMANCE_PATH,
+        period: Period::Daily,
+        span: Span::UpToDays(30),
+        request: Request::Performance {
+            module,
+            networktype,
+        },
+        history: History::DayChunks(30),
+        collector,
+        families,
+    }
+}
+
+impl ApiSpec {
+    /// How `begin_date` and `end_date` are written: Official Account
+    /// analytics dash them, Mini Program analytics do not.
+    pub fn dates(&self) -> DateFormat {
+        match self.api.app_kind() {
+            AppKind::OfficialAccount => DateFormat::Dashed,
+            AppKind::Miniprogram => DateFormat::Compact,
+        }
+    }
+
+    /// The JSON body of a call for `range`.
+    pub fn body(&self, range: DateRange) -> serde_json::Value {
+        self.body_for(range, 0)
+    }
+
+    /// The JSON body of a call for `range` and a target's `slot`: slot 0 is
+    /// the whole population; a performance breakdown slot sets one param
+    /// (`collectors::performance::SLOTS`).
+    pub fn body_for(&self, range: DateRange, slot: u32) -> serde_json::Value {
+        match self.request {
+            Request::Dates => {
+                let (begin, end) = match self.dates() {
+                    DateFormat::Dashed => range.dashed(),
+                    DateFormat::Compact => range.compact(),
+                };
+                serde_json::json!({ "begin_date": begin, "end_date": end })
+            }
+            Request::Performance {
+                module,
+                networktype,
+            } => {
+                // WeChat dates each value by the Beijing day of the
+                // timestamps, both ends included (the docs' example asks
+                // 1609603200..1609689600 and gets 20210103 and 20210104):
+                // the first second of the first day to the last of the last.
+                let begin = crate::dates::beijing_midnight(range.begin).timestamp();
+                let end = crate::dates::beijing_midnight(range.end).timestamp() + 86_399;
+                let set = super::performance::slot_param(slot);
+                let params: Vec<serde_json::Value> = ["networktype", "device_level", "device"]
+                    .into_iter()
+                    .filter(|f| networktype || *f != "networktype")
+                    .map(|f| {
+                        let value = match set {
+                            Some((field, v)) if field == f => v,
+                            _ => "-1",
+                        };
+                        serde_json::json!({"field": f, "value": value})
+                    })
+                    .collect();
+                serde_json::json!({
+                    "time": {"begin_timestamp": begin, "end_timestamp": end},
+                    "module": module,
+                    "params": params,
+                })
+            }
+            Request::Latest { count } => {
+                serde_json::json!({ "offset": 0, "count": count, "no_content": 1 })
+            }
+        }
+    }
+
+    /// The performance module of this row, if it is one.
+    pub fn module(&self) -> Option<&'static str> {
+        match self.request {
+            Request::Performance { module, .. } => Some(module),
+            Request::Dates | Request::Latest { .. } => None,
+        }
+    }
+
+    /// The first day WeChat keeps data of, when its docs name one: days
+    /// before it are served empty, and backfill skips them.
+    pub fn data_since(&self) -> Option<chrono::NaiveDate> {
+        match self.api {
+            // "数据存储起始时间为2025-11-01,之前日期数据无效".
+            Api::ArticleShare => chrono::NaiveDate::from_ymd_opt(2025, 11, 1),
+            _ => None,
+        }
+    }
+
+    /// The range a call asks for to get the data of `data_period`.
+    pub fn call_range(&self, data_period: DateRange) -> DateRange {
+        match self.span {
+            Span::PeriodStart => DateRange::day(data_period.begin),
+            _ => data_period,
+        }
+    }
+
+    /// The period whose data a call for `range` answers with.
+    pub fn data_period(&self, range: DateRange) -> DateRange {
+        match (self.span, self.period) {
+            (Span::PeriodStart, Period::Weekly) => DateRange::week_of(range.begin),
+            (Span::PeriodStart, Period::Monthly) => DateRange::month_of(range.begin),
+            _ => range,
+        }
+    }
+}
+
+impl Api {
+    /// This API's row of the table.
+    pub fn spec(self) -> &'static ApiSpec {
+        &super::SPECS[self as usize]
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.spec().path
+    }
+
+    /// The API of a path that one API alone uses (`None` for the
+    /// performance path: see [`Api::from_call`]).
+    pub fn from_path(p: &str) -> Option<Api> {
+        let mut rows = super::SPECS.iter().filter(|s| s.path == p);
+        match (rows.next(), rows.next()) {
+            (Some(s), None) => Some(s.api),
+            _ => None,
+        }
+    }
+
+    /// The API a call is for: its path, and for the performance path the
+    /// `module` of its body (a string as in the docs' example, or a number).
+    pub fn from_call(path: &str, body: Option<&serde_json::Value>) -> Option<Api> {
+        if path != PERFORMANCE_PATH {
+            return Api::from_path(path);
+        }
+        let module = match body?.get("module")? {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        super::SPECS
+            .iter()
+            .find(|s| s.module() == Some(module.as_str()))
+            .map(|s| s.api)
+    }
+
+    pub fn period(&self) -> Period {
+        self.spec().period
+    }
+
+    /// Whether dates are `yyyy-mm-dd` (Official Account) rather than `yyyymmdd`.
+    pub fn dashed_dates(&self) -> bool {
+        self.spec().dates() == DateFormat::Dashed
+    }
+}
