@@ -64,10 +64,10 @@ async fn main() {
         secret.display(),
         ticket.display()
     );
-    let mut cfg = Config::from_yaml(&yaml, "bench", &|_| None).expect("valid config");
+    let cfg = Config::from_yaml(&yaml, "bench", &|_| None).expect("valid config");
     let metrics = Arc::new(SelfMetrics::new());
     let runner = PlatformRunner::new(clock.clone(), metrics.clone(), None, 0, 1);
-    runner.prepare(&mut cfg);
+    runner.prepare(&cfg);
     let poller = Poller::new(&cfg, clock.clone(), metrics);
 
     let t0 = std::time::Instant::now();

@@ -42,8 +42,9 @@ use crate::families::{render_labels, write_value, Family};
 use crate::poll::policy::{self, Decision};
 use crate::self_metrics::SelfMetrics;
 use crate::state::Fetched;
-use crate::wechat::client::{app_client, http_client};
+use crate::wechat::client::app_client;
 use crate::wechat::error::ErrorClass;
+use crate::wechat::http::http_client;
 use crate::wechat::rate_limit::RateLimiter;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -734,6 +735,9 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
             clock.clone(),
             metrics.clone(),
             Some(limiter.clone()),
+            // Backfill reads configured apps with their own tokens; an
+            // `authorizer` app without its platform fails with advice.
+            None,
         );
         // APIs stopped for this run by an API-scoped failure, and why.
         let mut stopped_apis: BTreeMap<Api, String> = BTreeMap::new();
@@ -758,7 +762,7 @@ pub async fn run(config: &Config, opts: &Options, clock: Clock) -> Result<Report
                 stop = Some(format!("--max-calls {} reached", report.calls));
                 break;
             }
-            let result = client.call(unit.key.api, unit.key.range).await;
+            let result = client.call(&unit.key.api.call_for(unit.key.range)).await;
             report.calls += 1;
             let outcome = match result {
                 Ok(body) => collect_unit(app, unit, body, &results),

@@ -127,9 +127,9 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         flags.shard,
         flags.total_shards,
     );
-    let mut config = config;
-    platform.prepare(&mut config);
+    platform.prepare(&config);
     let poller = new_poller(&config, clock, metrics.clone(), &flags);
+    poller.set_component(platform.component());
     let storage = flags
         .storage_path
         .as_ref()
@@ -166,8 +166,9 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
         let flags = flags.clone();
         let platform = platform.clone();
         Arc::new(move || match load_config(&path, &flags) {
-            Ok(mut cfg) => {
-                platform.prepare(&mut cfg);
+            Ok(cfg) => {
+                platform.prepare(&cfg);
+                poller.set_component(platform.component());
                 // Recorded first: apply_config publishes the snapshot.
                 metrics.config_loaded(true);
                 poller.apply_config(&cfg);
@@ -210,10 +211,9 @@ pub async fn run(flags: RunFlags) -> Result<(), RunError> {
     });
 
     let app = http::router(http::AppState {
-        poller: poller.clone(),
-        telemetry_path: flags.telemetry_path.clone(),
         reload,
         scrape_slots: http::scrape_slots(flags.max_requests),
+        ..poller.handlers(&flags.telemetry_path)
     });
     let listeners = if flags.systemd_socket {
         crate::web::server::systemd_listeners()

@@ -5,8 +5,8 @@
 //! series stay bounded however much an account publishes. `is_delay`
 //! makes the numbers provisional, like `getbizsummary`'s.
 
-use super::latest_period;
-use super::{
+use super::common::latest_period;
+use super::common::{
     dated_rows, dedup, is_delay, skipped_notes, Collected, Collector, Ctx, DatedRows, ShapeError,
     Target,
 };
@@ -179,14 +179,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    use crate::collectors::fixtures::{day_target, value as get};
+    use crate::collectors::common::fixtures::{day_target, value as get};
 
     fn target() -> Target {
         day_target("2025-11-10")
     }
 
     fn ctx(limit: usize) -> Ctx<'static> {
-        crate::collectors::fixtures::ctx("news", limit)
+        crate::collectors::common::fixtures::ctx("news", limit)
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! `article_limit` articles with the most readers (ties by `msgid`).
 
 use super::article_daily::top;
-use super::{dedup, is_delay, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{
+    dedup, is_delay, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
+};
 use crate::dates::{beijing_midnight, latest_day, DateRange};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{ArticleTotalRow, ArticleTotalStat, ListResponse};
@@ -138,7 +140,7 @@ mod tests {
     use serde_json::json;
 
     fn ctx(limit: usize) -> Ctx<'static> {
-        crate::collectors::fixtures::ctx("news", limit)
+        crate::collectors::common::fixtures::ctx("news", limit)
     }
 
     fn target() -> Target {
@@ -147,7 +149,7 @@ mod tests {
         ArticleTotals.plan(now)[0]
     }
 
-    use crate::collectors::fixtures::value as get;
+    use crate::collectors::common::fixtures::value as get;
 
     /// The answer quoted in a WeChat community thread (shortened), with a
     /// second day added.

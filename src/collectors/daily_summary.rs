@@ -1,6 +1,6 @@
 //! Daily summary: cumulative visitors, shares and sharers of yesterday.
 
-use super::{
+use super::common::{
     latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{compact, Period};

@@ -3,8 +3,8 @@
 //! (`getinterfacesummaryhour`). WeChat reports times in milliseconds; they
 //! are published in seconds.
 
-use super::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
-use super::{hour_label, latest_period};
+use super::common::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{hour_label, latest_period};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::InterfaceSummaryRow;

@@ -35,7 +35,7 @@ pub mod visit_trend;
 pub use common::*;
 pub use spec::ApiSpec;
 
-use crate::api::{Api, History, Request, Span};
+use crate::api::{Api, DateFormat, History, Request, Span, PERFORMANCE_PATH};
 use crate::dates::Period;
 use crate::families::Family;
 use spec::performance_row;
@@ -397,6 +397,59 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         families: &[Family::OaArticleInfo],
     },
 ];
+
+/// The accessors of [`Api`] that read its row.
+impl Api {
+    /// The call of this API for `range` (the whole population).
+    pub fn call_for(self, range: crate::dates::DateRange) -> crate::wechat::client::Call {
+        self.spec().call(range, 0)
+    }
+
+    /// This API's row of the table.
+    pub fn spec(self) -> &'static ApiSpec {
+        &SPECS[self as usize]
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.spec().path
+    }
+
+    /// The API of a path that one API alone uses (`None` for the
+    /// performance path: see [`Api::from_call`]).
+    pub fn from_path(p: &str) -> Option<Api> {
+        let mut rows = SPECS.iter().filter(|s| s.path == p);
+        match (rows.next(), rows.next()) {
+            (Some(s), None) => Some(s.api),
+            _ => None,
+        }
+    }
+
+    /// The API a call is for: its path, and for the performance path the
+    /// `module` of its body (a string as in the docs' example, or a number).
+    pub fn from_call(path: &str, body: Option<&serde_json::Value>) -> Option<Api> {
+        if path != PERFORMANCE_PATH {
+            return Api::from_path(path);
+        }
+        let module = match body?.get("module")? {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        SPECS
+            .iter()
+            .find(|s| s.module() == Some(module.as_str()))
+            .map(|s| s.api)
+    }
+
+    pub fn period(&self) -> Period {
+        self.spec().period
+    }
+
+    /// Whether dates are `yyyy-mm-dd` (Official Account) rather than `yyyymmdd`.
+    pub fn dashed_dates(&self) -> bool {
+        self.spec().dates() == DateFormat::Dashed
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,9 +8,11 @@
 //! converted to base units where the module's unit is known (see
 //! docs/metrics.md).
 
-use super::latest_period;
-use super::Target;
-use super::{dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError};
+use super::common::latest_period;
+use super::common::Target;
+use super::common::{
+    dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError,
+};
 use crate::api::Api;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
@@ -161,7 +163,7 @@ mod tests {
     }
 
     fn ctx() -> Ctx<'static> {
-        crate::collectors::fixtures::ctx("shop", 20)
+        crate::collectors::common::fixtures::ctx("shop", 20)
     }
 
     /// The docs' example answer (module 10022).

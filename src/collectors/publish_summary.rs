@@ -4,8 +4,8 @@
 //! marks numbers that may still change: they are published as
 //! provisional and asked for again until WeChat says they are final.
 
-use super::latest_period;
-use super::{dated_rows, is_delay, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::latest_period;
+use super::common::{dated_rows, is_delay, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::BizSummaryRow;
@@ -73,11 +73,11 @@ mod tests {
     use serde_json::json;
 
     fn target() -> Target {
-        crate::collectors::fixtures::day_target("2025-11-10")
+        crate::collectors::common::fixtures::day_target("2025-11-10")
     }
 
     fn ctx() -> Ctx<'static> {
-        crate::collectors::fixtures::ctx("news", 20)
+        crate::collectors::common::fixtures::ctx("news", 20)
     }
 
     #[test]

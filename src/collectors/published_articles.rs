@@ -6,8 +6,8 @@
 //! key comes from the article's URL: `mid=<msg_data_id>&idx=<index>` is
 //! the datacube's `msgid` `<msg_data_id>_<index>`.
 
-use super::latest_period;
-use super::{parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::latest_period;
+use super::common::{parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::PublishedList;

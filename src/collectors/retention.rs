@@ -5,7 +5,9 @@
 //! the cohort of 8 days ago): one call per offset, each its own slot. The
 //! ratio divides by key 0 of the same answer, i.e. of the same cohort.
 
-use super::{parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{
+    parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
+};
 use crate::dates::{mp_ref_date, DateRange, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{KeyValue, Retention as Body};

@@ -1,11 +1,12 @@
-//! The row type of the API catalogue ([`super::SPECS`]): what one API's
-//! calls look like (path, period, spans, request body) and what it
-//! publishes, and the accessors of [`Api`] that read its row.
+//! The row type of the API catalogue (`collectors::SPECS`): what one
+//! API's calls look like (path, period, spans, request body) and what it
+//! publishes.
 
-use super::Collector;
+use super::common::Collector;
 use crate::api::{Api, AppKind, DateFormat, History, Request, Span, PERFORMANCE_PATH};
 use crate::dates::{DateRange, Period};
 use crate::families::Family;
+use crate::wechat::client::Call;
 
 /// Everything the exporter knows about one API.
 pub struct ApiSpec {
@@ -109,6 +110,16 @@ impl ApiSpec {
         }
     }
 
+    /// The call for `range` and a target's `slot`, as the client sends it.
+    pub fn call(&self, range: DateRange, slot: u32) -> Call {
+        Call {
+            api: self.api,
+            path: self.path,
+            query: Vec::new(),
+            body: Some(self.body_for(range, slot)),
+        }
+    }
+
     /// The performance module of this row, if it is one.
     pub fn module(&self) -> Option<&'static str> {
         match self.request {
@@ -142,52 +153,5 @@ impl ApiSpec {
             (Span::PeriodStart, Period::Monthly) => DateRange::month_of(range.begin),
             _ => range,
         }
-    }
-}
-
-impl Api {
-    /// This API's row of the table.
-    pub fn spec(self) -> &'static ApiSpec {
-        &super::SPECS[self as usize]
-    }
-
-    pub fn path(&self) -> &'static str {
-        self.spec().path
-    }
-
-    /// The API of a path that one API alone uses (`None` for the
-    /// performance path: see [`Api::from_call`]).
-    pub fn from_path(p: &str) -> Option<Api> {
-        let mut rows = super::SPECS.iter().filter(|s| s.path == p);
-        match (rows.next(), rows.next()) {
-            (Some(s), None) => Some(s.api),
-            _ => None,
-        }
-    }
-
-    /// The API a call is for: its path, and for the performance path the
-    /// `module` of its body (a string as in the docs' example, or a number).
-    pub fn from_call(path: &str, body: Option<&serde_json::Value>) -> Option<Api> {
-        if path != PERFORMANCE_PATH {
-            return Api::from_path(path);
-        }
-        let module = match body?.get("module")? {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
-        super::SPECS
-            .iter()
-            .find(|s| s.module() == Some(module.as_str()))
-            .map(|s| s.api)
-    }
-
-    pub fn period(&self) -> Period {
-        self.spec().period
-    }
-
-    /// Whether dates are `yyyy-mm-dd` (Official Account) rather than `yyyymmdd`.
-    pub fn dashed_dates(&self) -> bool {
-        self.spec().dates() == DateFormat::Dashed
     }
 }

@@ -7,10 +7,11 @@
 //! the 1st) and are asked for with that day alone. A type or interval with
 //! no row sent nothing: 0 once the day is known to be released.
 
-use super::{
-    dated_rows, hour_label, key_label, latest_period, names, sum_pairs, Collected, Collector, Ctx,
+use super::common::{
+    dated_rows, hour_label, key_label, latest_period, sum_pairs, Collected, Collector, Ctx,
     ShapeError, Target,
 };
+use super::names;
 use crate::dates::{DateRange, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{UpstreamMsgDistRow, UpstreamMsgRow};

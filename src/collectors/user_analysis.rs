@@ -6,10 +6,11 @@
 //! day. `getusercumulate` has a row for every released day, so an empty
 //! summary counts as zeros only once the cumulate call showed the day.
 
-use super::{
-    dated_rows, dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, sum_pairs,
+use super::common::{
+    dated_rows, dedup, key_label, latest_period, not_ready_unless_skipped, parse, sum_pairs,
     Collected, Collector, Ctx, ShapeError, Target,
 };
+use super::names;
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::{ListResponse, UserCumulateRow, UserSummaryRow};

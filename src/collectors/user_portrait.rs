@@ -2,7 +2,7 @@
 //! province, city, gender, platform, device and age, for new and active
 //! users. Each window is its own slot and call.
 
-use super::{dedup, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{dedup, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::{latest_day, DateRange};
 use crate::families::{Family, Sample};
 use crate::wechat::types::UserPortrait as Body;

@@ -1,10 +1,11 @@
 //! Visit distribution of yesterday: sessions and visitors by entry scene,
 //! visits by stay and depth bucket. Indexes and keys are kept open.
 
-use super::{
-    dedup, key_label, latest_period, names, not_ready_unless_skipped, parse, skipped_notes,
-    Collected, Collector, Ctx, ShapeError, Target,
+use super::common::{
+    dedup, key_label, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected,
+    Collector, Ctx, ShapeError, Target,
 };
+use super::names;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::VisitDistribution as Body;

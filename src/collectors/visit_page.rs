@@ -1,7 +1,7 @@
 //! Yesterday's top pages: visits, visitors, stay, entries, exits, shares.
 //! WeChat sends the top 200; the app's `page_limit` keeps fewer.
 
-use super::{
+use super::common::{
     dedup, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected, Collector,
     Ctx, ShapeError, Target,
 };

@@ -1,7 +1,7 @@
 //! Daily, weekly and monthly visit trend: opens, visits, visitors, new
 //! visitors, stay and depth of the latest complete period.
 
-use super::{
+use super::common::{
     latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{mp_ref_date, Period};

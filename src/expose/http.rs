@@ -10,7 +10,8 @@
 //! one is refused with 413 before a byte of it is read.
 
 use crate::expose::snapshot::Segments;
-use crate::poll::poller::Poller;
+use crate::expose::snapshot::SnapshotStore;
+use crate::self_metrics::SelfMetrics;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -28,9 +29,16 @@ use std::task::{Context, Poll};
 /// Something that reloads the configuration, e.g. on `POST /-/reload`.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
+/// Whether the exporter is ready (`/-/ready`): the poller says.
+pub type ReadyFn = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// What the handlers hold: the snapshots they serve, never the poller.
 #[derive(Clone)]
 pub struct AppState {
-    pub poller: Arc<Poller>,
+    pub store: Arc<SnapshotStore>,
+    /// For `process_*`, read at scrape time.
+    pub metrics: Arc<SelfMetrics>,
+    pub ready: ReadyFn,
     pub telemetry_path: String,
     pub reload: Option<ReloadFn>,
     /// `--web.max-requests`: scrapes served at once (`None`: no limit).
@@ -71,7 +79,7 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
             }
         },
     };
-    let snap = st.poller.store.load();
+    let snap = st.store.load();
     let wants_gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -80,7 +88,7 @@ async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
     // and sent after the snapshot's bytes, which are not copied; with gzip
     // as one more piece of the same member (`Snapshot::gzip_with`).
     let mut process = Vec::new();
-    st.poller.metrics.render_process_into(&mut process);
+    st.metrics.render_process_into(&mut process);
     let mut resp = if wants_gzip && !snap.gzip.is_empty() {
         let (segments, extra) = snap.gzip_with(&process);
         let mut r = Response::new(Body::new(SegmentsBody::new(segments, extra, permit)));
@@ -187,7 +195,7 @@ fn accepts_gzip(v: &str) -> bool {
 }
 
 async fn ready(State(st): State<AppState>) -> Response {
-    if st.poller.ready() {
+    if (st.ready)() {
         (StatusCode::OK, "Ready.\n").into_response()
     } else {
         (
@@ -280,7 +288,7 @@ async fn reload(State(st): State<AppState>, method: Method, headers: HeaderMap) 
 }
 
 async fn landing(State(st): State<AppState>) -> Html<String> {
-    let snap = st.poller.store.load();
+    let snap = st.store.load();
     let mut rows = String::new();
     for a in &snap.apps {
         let fmt_t = |t: Option<chrono::DateTime<chrono::Utc>>| {

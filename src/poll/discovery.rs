@@ -15,17 +15,16 @@
 //! Info answers are cached for a day: names and permissions rarely change,
 //! and 1,000 info calls an hour would cost more than the data itself.
 
-use crate::api::{Api, AppKind};
+use crate::api::AppKind;
 use crate::clock::Clock;
-use crate::config::{expand_env, is_appid, AppConfig, Config, WechatSettings};
+use crate::config::{
+    AppConfig, ComponentTokenConfig, Config, PlatformConfig, TokenSourceConfig, WechatSettings,
+};
 use crate::poll::poller::Poller;
 use crate::secret::Secret;
 use crate::self_metrics::SelfMetrics;
-use crate::wechat::component::{
-    AuthorizerInfo, Component, ComponentHandle, ComponentSource, RefreshTokens,
-};
+use crate::wechat::component::{AuthorizerInfo, Component, ComponentSource, RefreshTokens};
 use crate::wechat::error::ApiError;
-use crate::wechat::token::TokenSourceConfig;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Duration as CDuration, Utc};
 use prometheus::{IntGauge, IntGaugeVec, Opts};
@@ -43,164 +42,32 @@ const OFFICIAL_ACCOUNT_ANALYTICS: [i64; 1] = [2];
 const INFO_TTL_HOURS: i64 = 24;
 pub const REFRESH_TOKENS_FILE: &str = "platform-refresh-tokens.json";
 
-/// `platform:` in the config.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformConfig {
-    pub component_appid: String,
-    /// `${ENV_VAR}` only.
-    #[serde(default)]
-    pub component_secret: Option<String>,
-    #[serde(default)]
-    pub component_secret_file: Option<PathBuf>,
-    /// Kept current by the platform's callback handler; re-read on change.
-    #[serde(default)]
-    pub component_verify_ticket_file: Option<PathBuf>,
-    /// Instead of secret + ticket: a token service that already has it.
-    #[serde(default)]
-    pub component_token: Option<ComponentTokenConfig>,
-    /// Poll every authorized app (default); `false` polls only the apps
-    /// listed under `apps:` with `token: {source: authorizer}`.
-    #[serde(default = "default_true")]
-    pub discover: bool,
-    #[serde(default = "default_rediscover", with = "humantime_serde")]
-    pub rediscover_interval: Duration,
-    /// The `app` label of a discovered app: `{name}` (nick name) and
-    /// `{appid}` are replaced.
-    #[serde(default = "default_template")]
-    pub name_template: String,
-    /// APIs left out for every discovered app.
-    #[serde(default)]
-    pub exclude_apis: Vec<Api>,
-    #[serde(skip)]
-    pub resolved_secret: Secret,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case", tag = "source", deny_unknown_fields)]
-pub enum ComponentTokenConfig {
-    File {
-        path: PathBuf,
-    },
-    Url {
-        url: String,
-        #[serde(default)]
-        bearer_token_file: Option<PathBuf>,
-    },
-}
-
-fn default_true() -> bool {
-    true
-}
-fn default_rediscover() -> Duration {
-    Duration::from_secs(3600)
-}
-fn default_template() -> String {
-    "{name}".into()
-}
-
-impl PlatformConfig {
-    /// Checks the section and resolves the secret; errors name the field.
-    pub(crate) fn validate(
-        &mut self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(), (String, String)> {
-        let bad = |f: &str, r: &str| Err((format!("platform.{f}"), r.to_string()));
-        if !is_appid(&self.component_appid) {
-            return bad(
-                "component_appid",
-                "must be `wx` followed by 16 hexadecimal digits",
-            );
+/// Where the platform's component token comes from.
+fn component_source(config: &PlatformConfig) -> ComponentSource {
+    match (
+        &config.component_token,
+        &config.component_verify_ticket_file,
+    ) {
+        (Some(ComponentTokenConfig::File { path }), _) => {
+            ComponentSource::File { path: path.clone() }
         }
-        match (&self.component_verify_ticket_file, &self.component_token) {
-            (Some(_), Some(_)) => {
-                return bad(
-                    "component_token",
-                    "give either `component_verify_ticket_file` (with the secret) or `component_token`, not both",
-                )
-            }
-            (None, None) => {
-                return bad(
-                    "component_verify_ticket_file",
-                    "needed (the file the callback handler writes the ticket to), or give `component_token`",
-                )
-            }
-            (None, Some(ComponentTokenConfig::Url { url, .. })) => match reqwest::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-                _ => return bad("component_token.url", "must be an http(s) URL"),
-            },
-            _ => {}
-        }
-        let needs_secret = self.component_verify_ticket_file.is_some();
-        self.resolved_secret = match (&self.component_secret, &self.component_secret_file) {
-            (Some(_), Some(_)) => {
-                return bad(
-                    "component_secret",
-                    "give either `component_secret` or `component_secret_file`, not both",
-                )
-            }
-            (Some(s), None) => match expand_env(s, env) {
-                Ok(v) => Secret::new(v),
-                Err(r) => return bad("component_secret", &r),
-            },
-            (None, Some(file)) => match std::fs::read_to_string(file) {
-                Ok(t) if !t.trim().is_empty() => Secret::new(t.trim()),
-                Ok(_) => {
-                    return bad(
-                        "component_secret_file",
-                        &format!("{} is empty", file.display()),
-                    )
-                }
-                Err(e) => {
-                    return bad(
-                        "component_secret_file",
-                        &format!("cannot read {}: {e}", file.display()),
-                    )
-                }
-            },
-            (None, None) if needs_secret => {
-                return bad(
-                    "component_secret_file",
-                    "the ticket needs the platform's secret: `component_secret_file` or `component_secret: ${ENV_VAR}`",
-                )
-            }
-            (None, None) => Secret::default(),
-        };
-        if self.rediscover_interval < Duration::from_secs(60) {
-            return bad("rediscover_interval", "must be at least 1m");
-        }
-        if !self.name_template.contains("{name}") && !self.name_template.contains("{appid}") {
-            return bad(
-                "name_template",
-                "must contain {name} or {appid}, or every app would get the same label",
-            );
-        }
-        Ok(())
-    }
-
-    fn source(&self) -> ComponentSource {
-        match (&self.component_token, &self.component_verify_ticket_file) {
-            (Some(ComponentTokenConfig::File { path }), _) => {
-                ComponentSource::File { path: path.clone() }
-            }
-            (
-                Some(ComponentTokenConfig::Url {
-                    url,
-                    bearer_token_file,
-                }),
-                _,
-            ) => ComponentSource::Url {
-                url: url.clone(),
-                bearer_token_file: bearer_token_file.clone(),
-            },
-            (None, Some(f)) => ComponentSource::Ticket {
-                ticket_file: f.clone(),
-            },
-            // Validation refuses this; an unreadable path reports it.
-            (None, None) => ComponentSource::File {
-                path: PathBuf::new(),
-            },
-        }
+        (
+            Some(ComponentTokenConfig::Url {
+                url,
+                bearer_token_file,
+            }),
+            _,
+        ) => ComponentSource::Url {
+            url: url.clone(),
+            bearer_token_file: bearer_token_file.clone(),
+        },
+        (None, Some(f)) => ComponentSource::Ticket {
+            ticket_file: f.clone(),
+        },
+        // Validation refuses this; an unreadable path reports it.
+        (None, None) => ComponentSource::File {
+            path: PathBuf::new(),
+        },
     }
 }
 
@@ -288,9 +155,9 @@ impl Platform {
         let component = Component::new(
             &config.component_appid,
             config.resolved_secret.clone(),
-            config.source(),
+            component_source(config),
             &wechat.api_url,
-            crate::wechat::client::http_client(wechat),
+            crate::wechat::http::http_client(wechat),
             clock.clone(),
             metrics,
             None,
@@ -303,19 +170,6 @@ impl Platform {
             reported: Mutex::new(HashSet::new()),
             clock,
         })
-    }
-
-    fn handle(&self) -> ComponentHandle {
-        ComponentHandle(Some(self.component.clone()))
-    }
-
-    /// Points configured `token: {source: authorizer}` apps at this platform.
-    pub fn attach(&self, config: &mut Config) {
-        for app in &mut config.apps {
-            if let TokenSourceConfig::Authorizer { component, .. } = &mut app.token {
-                *component = self.handle();
-            }
-        }
     }
 
     /// One discovery round. `configured` apps (by appid) are left to the
@@ -405,7 +259,6 @@ impl Platform {
             let mut app = AppConfig::new(&name, kind, &appid, Secret::default());
             app.token = TokenSourceConfig::Authorizer {
                 refresh_token_file: None,
-                component: self.handle(),
             };
             app.exclude_apis = self.config.exclude_apis.clone();
             if app.enabled_apis().is_empty() {
@@ -473,11 +326,17 @@ impl PlatformRunner {
         self.current.load_full().as_ref().clone()
     }
 
+    /// The current platform's component credentials, which every
+    /// `authorizer` token source of the poller asks.
+    pub fn component(&self) -> Option<Arc<Component>> {
+        self.platform().map(|p| p.component.clone())
+    }
+
     /// For a (re)loaded config: keeps the platform when its section is
     /// unchanged (apps keep their tokens and state), builds a new one
-    /// otherwise, and points configured authorizer apps at it. Asks for a
-    /// discovery round.
-    pub fn prepare(&self, config: &mut Config) {
+    /// otherwise, and asks for a discovery round. The poller gets the
+    /// platform from [`PlatformRunner::component`].
+    pub fn prepare(&self, config: &Config) {
         let next = match (&config.platform, self.platform()) {
             (None, _) => None,
             (Some(pc), Some(p)) if p.config == *pc => Some(p),
@@ -489,9 +348,6 @@ impl PlatformRunner {
                 self.storage_dir.as_deref(),
             )),
         };
-        if let Some(p) = &next {
-            p.attach(config);
-        }
         self.configured.store(Arc::new(config.apps.clone()));
         self.current.store(Arc::new(next));
         self.rediscover.send_modify(|g| *g += 1);
@@ -499,6 +355,7 @@ impl PlatformRunner {
 
     /// One round now: lists, reads info, hands the apps to the poller.
     pub async fn discover_once(&self, poller: &Poller) -> Result<usize, ApiError> {
+        poller.set_component(self.component());
         let Some(p) = self.platform() else {
             poller.set_discovered(Vec::new());
             return Ok(0);

@@ -17,14 +17,16 @@ use crate::api::Api;
 use crate::clock::Clock;
 use crate::collectors::Target;
 use crate::collectors::{self, Collected, Ctx};
-use crate::config::{AppConfig, Config, PollSettings};
+use crate::config::{AppConfig, Config, PollSettings, TokenSourceConfig};
 use crate::expose::snapshot::SnapshotStore;
 use crate::poll::policy::{self, Decision};
 use crate::poll::schedule::{due, previous_period_instant, schedule_retry};
 use crate::self_metrics::SelfMetrics;
 use crate::state::{self, ApiState, AppRef, AppState, Backoff};
-use crate::wechat::client::{app_client, http_client, AppClient};
+use crate::wechat::client::{app_client, AppClient};
+use crate::wechat::component::Component;
 use crate::wechat::error::{ApiError, ErrorClass};
+use crate::wechat::http::http_client;
 use crate::wechat::rate_limit::RateLimiter;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
@@ -87,6 +89,10 @@ pub struct Poller {
     awaiting_discovery: std::sync::atomic::AtomicBool,
     /// Saved state for apps that appear after start (discovered ones).
     saved: Mutex<state::SavedApps>,
+    /// The third-party platform `authorizer` token sources ask, and the one
+    /// the current apps were built with (a new one rebuilds those apps).
+    component: ArcSwap<Option<Arc<Component>>>,
+    built_with: ArcSwap<Option<Arc<Component>>>,
 }
 
 impl Poller {
@@ -123,6 +129,8 @@ impl Poller {
                 config.platform.as_ref().is_some_and(|p| p.discover),
             ),
             saved: Mutex::new(Default::default()),
+            component: ArcSwap::from_pointee(None),
+            built_with: ArcSwap::from_pointee(None),
         });
         p.apply_config(config);
         p
@@ -150,6 +158,7 @@ impl Poller {
             self.clock.clone(),
             self.metrics.clone(),
             Some(self.limiter.clone()),
+            self.component.load_full().as_ref().clone(),
         );
         let mut state = AppState::default();
         for api in cfg.enabled_apis() {
@@ -175,6 +184,9 @@ impl Poller {
             self.http.store(Arc::new(http_client(&config.wechat)));
         }
         self.last_config.store(Arc::new(config.clone()));
+        let component = self.component.load_full();
+        let platform_changed = !same_component(&self.built_with.load(), &component);
+        self.built_with.store(component);
         let discovered = self.discovered.load_full();
         let all: Vec<&AppConfig> = config
             .apps
@@ -190,8 +202,10 @@ impl Poller {
         let mut next = Vec::with_capacity(all.len());
         for cfg in all.iter().copied() {
             // `==` covers the resolved secret too: a rotated secret is a new app.
+            let rebuild = wechat_changed
+                || (platform_changed && matches!(cfg.token, TokenSourceConfig::Authorizer { .. }));
             match old.iter().find(|a| a.config == *cfg) {
-                Some(a) if !wechat_changed => next.push(a.clone()),
+                Some(a) if !rebuild => next.push(a.clone()),
                 _ => {
                     let app = self.new_app(cfg);
                     let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
@@ -208,6 +222,18 @@ impl Poller {
         }
         self.apps.store(Arc::new(next));
         self.publish(true);
+    }
+
+    /// The third-party platform (`PlatformRunner::component`) that apps
+    /// with an `authorizer` token source get their tokens from. A new one
+    /// rebuilds those apps at once.
+    pub fn set_component(&self, component: Option<Arc<Component>>) {
+        if same_component(&self.component.load(), &component) {
+            return;
+        }
+        self.component.store(Arc::new(component));
+        let config = self.last_config.load_full();
+        self.apply_config(&config);
     }
 
     /// Restores saved state into apps of the same name and appid, now and
@@ -373,7 +399,10 @@ impl Poller {
         // "not ready" is not a failure.
         let called = !work.is_empty();
         while let Some(target) = work.pop_front() {
-            let result = app.client.call_slot(api, target.range, target.slot).await;
+            let result = app
+                .client
+                .call(&api.spec().call(target.range, target.slot))
+                .await;
             let mut st = app.lock();
             // Official Account answers can be empty for "nothing happened":
             // getusercumulate tells which day is released.
@@ -598,6 +627,20 @@ impl Poller {
         }
     }
 
+    /// What the HTTP handlers need of the poller: its snapshots, metrics
+    /// and readiness (no reload, no scrape limit; callers add those).
+    pub fn handlers(self: &Arc<Self>, telemetry_path: &str) -> crate::expose::http::AppState {
+        let me = self.clone();
+        crate::expose::http::AppState {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            ready: Arc::new(move || me.ready()),
+            telemetry_path: telemetry_path.to_string(),
+            reload: None,
+            scrape_slots: None,
+        }
+    }
+
     /// True once every app has had its first poll **and** `/metrics` shows
     /// it: the published snapshot's own flag, since mid-round publishes are
     /// throttled and an app's data can reach `/metrics` after its poll ends.
@@ -625,6 +668,15 @@ fn restore_app(app: &AppPoller, saved: &state::SavedApps) -> bool {
         }
     }
     true
+}
+
+/// The same platform instance (or none on both sides).
+fn same_component(a: &Option<Arc<Component>>, b: &Option<Arc<Component>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 fn set_backoff(s: Option<&mut ApiState>, until: DateTime<Utc>, failures: u32) {

@@ -9,13 +9,14 @@
 
 use crate::api::Api;
 use crate::clock::Clock;
-use crate::config::{AppConfig, WechatSettings};
-use crate::dates::DateRange;
+use crate::config::{AppConfig, TokenSourceConfig, WechatSettings};
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
+use crate::wechat::component::Component;
 use crate::wechat::error::{ApiError, ErrorClass};
+use crate::wechat::http::send_for_body;
 use crate::wechat::rate_limit::RateLimiter;
-use crate::wechat::token::{send_for_body, TokenProvider, TokenSourceConfig};
+use crate::wechat::token::TokenProvider;
 use crate::wechat::types::ErrorBody;
 use rand::Rng;
 use std::sync::Arc;
@@ -52,49 +53,11 @@ impl RetryPolicy {
     }
 }
 
-/// Builds the shared HTTP client: rustls, timeouts, and the egress proxy.
-///
-/// With `wechat.proxy_url` every call (tokens included) goes through that
-/// proxy (CONNECT for https, absolute-form requests for http) and the
-/// environment is ignored; without it reqwest honours `HTTPS_PROXY`,
-/// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`. A proxy that cannot be built
-/// (config validation builds the same one first, so this is unreachable in
-/// practice) fails closed: calls go to an address that never resolves
-/// rather than around the proxy.
-pub fn http_client(wechat: &WechatSettings) -> reqwest::Client {
-    let timeout = wechat.timeout;
-    let mut builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .user_agent(concat!("wechat-exporter/", env!("CARGO_PKG_VERSION")));
-    if let Some(url) = &wechat.proxy_url {
-        let proxy = match proxy(url, wechat) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(proxy = %redact_url(url), error = %e, "unusable wechat.proxy_url: WeChat calls will fail");
-                reqwest::Proxy::custom(|_| {
-                    reqwest::Url::parse("http://unusable-proxy.invalid:1").ok()
-                })
-            }
-        };
-        builder = builder.proxy(proxy);
-    }
-    builder.build().unwrap_or_else(|_| reqwest::Client::new())
-}
-
-/// The configured proxy with its credentials; also used by validation.
-pub fn proxy(url: &str, wechat: &WechatSettings) -> Result<reqwest::Proxy, reqwest::Error> {
-    let p = reqwest::Proxy::all(url)?;
-    Ok(match &wechat.proxy_username {
-        Some(user) => p.basic_auth(user, wechat.proxy_password.expose()),
-        None => p,
-    })
-}
-
 /// The client of one configured app: its token source and the retry policy
 /// of `wechat`. The poller and the backfill both build clients here, so a
 /// backfill talks to WeChat under exactly the live rules.
+/// `component` is the third-party platform an `authorizer` token source
+/// asks (none without a `platform:`).
 pub fn app_client(
     cfg: &AppConfig,
     wechat: &WechatSettings,
@@ -102,6 +65,7 @@ pub fn app_client(
     clock: Clock,
     metrics: Arc<SelfMetrics>,
     limiter: Option<Arc<RateLimiter>>,
+    component: Option<Arc<Component>>,
 ) -> AppClient {
     if cfg.token == TokenSourceConfig::Legacy {
         tracing::warn!(
@@ -118,7 +82,8 @@ pub fn app_client(
         http.clone(),
         clock,
         metrics.clone(),
-    );
+    )
+    .with_component(component);
     if let Some(l) = &limiter {
         tokens = tokens.with_limiter(l.clone());
     }
@@ -141,6 +106,33 @@ pub fn app_client(
         Some(l) => client.with_limiter(l),
         None => client,
     }
+}
+
+/// One request to WeChat, as the API catalogue builds it
+/// (`collectors::ApiSpec::call`): the client adds the token and sends it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// Whose call it is: the `api` label of its metrics and errors.
+    pub api: Api,
+    /// The path below the API base.
+    pub path: &'static str,
+    /// Query parameters besides `access_token`.
+    pub query: Vec<(&'static str, String)>,
+    /// The JSON body of a POST; `None` makes it a GET.
+    pub body: Option<serde_json::Value>,
+}
+
+/// `v` percent-encoded for a query string (RFC 3986 unreserved kept).
+fn form_urlencoded(v: &str) -> impl Iterator<Item = char> + '_ {
+    v.bytes().flat_map(|b| {
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+        let s = if keep {
+            (b as char).to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        s.chars().collect::<Vec<_>>()
+    })
 }
 
 pub struct AppClient {
@@ -187,20 +179,10 @@ impl AppClient {
         &self.tokens
     }
 
-    /// Calls `api` for `range` and returns the JSON body of a success.
-    /// WeChat's "not ready" (61503) comes back as an error of class NotReady.
-    pub async fn call(&self, api: Api, range: DateRange) -> Result<serde_json::Value, ApiError> {
-        self.call_slot(api, range, 0).await
-    }
-
-    /// Like `call`, for a target's slot (see `ApiSpec::body_for`).
-    pub async fn call_slot(
-        &self,
-        api: Api,
-        range: DateRange,
-        slot: u32,
-    ) -> Result<serde_json::Value, ApiError> {
-        let body = api.spec().body_for(range, slot);
+    /// Makes `call` and returns the JSON body of a success. WeChat's "not
+    /// ready" (61503) comes back as an error of class NotReady.
+    pub async fn call(&self, call: &Call) -> Result<serde_json::Value, ApiError> {
+        let api = call.api;
         let mut token: Option<Secret> = None;
         let mut token_retried = false;
         let mut attempt = 0;
@@ -218,7 +200,7 @@ impl AppClient {
                     Err(e) => return Err(e),
                 },
             };
-            match self.once(api, &current, &body).await {
+            match self.once(call, &current).await {
                 Ok(v) => return Ok(v),
                 Err(e) => match e.class() {
                     ErrorClass::Token if !token_retried => {
@@ -243,12 +225,8 @@ impl AppClient {
         }
     }
 
-    async fn once(
-        &self,
-        api: Api,
-        token: &Secret,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
+    async fn once(&self, call: &Call, token: &Secret) -> Result<serde_json::Value, ApiError> {
+        let api = call.api;
         if let Some(l) = &self.limiter {
             l.acquire().await;
         }
@@ -262,7 +240,7 @@ impl AppClient {
             .api_duration
             .with_label_values(&[label])
             .start_timer();
-        let result = self.send(api, token, body).await;
+        let result = self.send(call, token).await;
         timer.observe_duration();
         if let Err(e) = &result {
             self.count_error(api, e);
@@ -277,20 +255,26 @@ impl AppClient {
             .inc();
     }
 
-    async fn send(
-        &self,
-        api: Api,
-        token: &Secret,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
-        let url = format!(
+    async fn send(&self, call: &Call, token: &Secret) -> Result<serde_json::Value, ApiError> {
+        let api = call.api;
+        let mut url = format!(
             "{}{}?access_token={}",
             self.base_url,
-            api.path(),
+            call.path,
             token.expose()
         );
+        for (k, v) in &call.query {
+            url.push('&');
+            url.push_str(k);
+            url.push('=');
+            url.extend(form_urlencoded(v));
+        }
         let safe_url = redact_url(&url);
-        let bytes = send_for_body(self.http.post(&url).json(body), &safe_url).await?;
+        let req = match &call.body {
+            Some(body) => self.http.post(&url).json(body),
+            None => self.http.get(&url),
+        };
+        let bytes = send_for_body(req, &safe_url).await?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
                 url: safe_url.clone(),

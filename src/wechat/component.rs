@@ -21,8 +21,8 @@ use crate::clock::Clock;
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
 use crate::wechat::error::ApiError;
+use crate::wechat::http::{fetch_url_token, send_for_body};
 use crate::wechat::rate_limit::RateLimiter;
-use crate::wechat::token::{fetch_url_token, send_for_body};
 use crate::wechat::types::ErrorBody;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -687,29 +687,4 @@ fn read_trimmed(path: &Path, what: &str) -> Result<Secret, ApiError> {
         )));
     }
     Ok(Secret::new(t))
-}
-
-/// Refers to the platform from an app's token source. Equal when it is the
-/// same platform instance, so an app keeps its state across a reload that
-/// keeps the platform.
-#[derive(Clone, Default)]
-pub struct ComponentHandle(pub Option<Arc<Component>>);
-
-impl PartialEq for ComponentHandle {
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-}
-
-impl std::fmt::Debug for ComponentHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(c) => write!(f, "{c:?}"),
-            None => f.write_str("Component(unset)"),
-        }
-    }
 }

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod component;
 pub mod error;
+pub mod http;
 pub mod rate_limit;
 pub mod token;
 pub mod types;

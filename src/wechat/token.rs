@@ -13,49 +13,20 @@
 //! an async mutex so concurrent callers share one refresh.
 
 use crate::clock::Clock;
+use crate::config::TokenSourceConfig;
 use crate::dates::beijing_date;
 use crate::secret::{redact_url, scrub, Secret};
 use crate::self_metrics::SelfMetrics;
-use crate::wechat::component::ComponentHandle;
+use crate::wechat::component::Component;
 use crate::wechat::error::ApiError;
+use crate::wechat::http::{fetch_url_token, send_for_body};
 use crate::wechat::rate_limit::RateLimiter;
 use crate::wechat::types::{ErrorBody, TokenResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::Mutex;
-
-/// How an app gets its token, as written in the config.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case", tag = "source", deny_unknown_fields)]
-pub enum TokenSourceConfig {
-    #[default]
-    Stable,
-    Legacy,
-    File {
-        path: PathBuf,
-    },
-    /// A company token service: GET `url` (with `Authorization: Bearer`
-    /// from `bearer_token_file` when given), JSON `access_token` and
-    /// `expires_in`; cached like `stable`.
-    Url {
-        url: String,
-        #[serde(default)]
-        bearer_token_file: Option<PathBuf>,
-    },
-    /// An app authorized to a third-party platform (`platform:`): its
-    /// `authorizer_access_token` from the platform's component token and
-    /// the app's refresh token (this file, else what discovery found).
-    Authorizer {
-        #[serde(default)]
-        refresh_token_file: Option<PathBuf>,
-        /// Set when the platform is built, never from the file.
-        #[serde(skip)]
-        component: ComponentHandle,
-    },
-}
 
 const FORCE_REFRESH_MIN_GAP: i64 = 30;
 const FORCE_REFRESH_PER_DAY: u32 = 20;
@@ -91,6 +62,8 @@ pub struct TokenProvider {
     metrics: Arc<SelfMetrics>,
     state: Mutex<State>,
     limiter: Option<Arc<RateLimiter>>,
+    /// The platform an `authorizer` source gets its token from.
+    component: Option<Arc<Component>>,
 }
 
 impl TokenProvider {
@@ -121,7 +94,15 @@ impl TokenProvider {
                 forces_today: (None, 0),
             }),
             limiter: None,
+            component: None,
         }
+    }
+
+    /// The third-party platform an `authorizer` source asks for the app's
+    /// `authorizer_access_token`.
+    pub fn with_component(mut self, component: Option<Arc<Component>>) -> Self {
+        self.component = component;
+        self
     }
 
     /// Makes every token call wait for the process-wide
@@ -327,11 +308,8 @@ impl TokenProvider {
                 url,
                 bearer_token_file,
             } => return fetch_url_token(&self.http, url, bearer_token_file.as_deref()).await,
-            TokenSourceConfig::Authorizer {
-                refresh_token_file,
-                component,
-            } => {
-                let Some(c) = &component.0 else {
+            TokenSourceConfig::Authorizer { refresh_token_file } => {
+                let Some(c) = &self.component else {
                     return Err(ApiError::TokenSource(
                         "token source `authorizer` needs a `platform:` section".into(),
                     ));
@@ -388,99 +366,4 @@ impl TokenProvider {
         })?;
         Ok((Secret::new(t.access_token), t.expires_in))
     }
-}
-
-/// One GET of a token service: `{"access_token": …, "expires_in": …}`,
-/// with `Authorization: Bearer <file content>` when a file is given. The
-/// URL in errors is redacted; the bearer never leaves this function.
-pub(crate) async fn fetch_url_token(
-    http: &reqwest::Client,
-    url: &str,
-    bearer_token_file: Option<&std::path::Path>,
-) -> Result<(Secret, f64), ApiError> {
-    let safe_url = redact_url(url);
-    let mut req = http.get(url);
-    let mut bearer = Secret::default();
-    if let Some(p) = bearer_token_file {
-        let raw =
-            crate::secret::read_bounded(p, crate::secret::MAX_SECRET_FILE_BYTES).map_err(|e| {
-                ApiError::TokenSource(format!(
-                    "cannot read bearer_token_file {}: {e}",
-                    p.display()
-                ))
-            })?;
-        bearer = Secret::new(raw.trim());
-        req = req.bearer_auth(bearer.expose());
-    }
-    let bytes = send_for_body(req, &safe_url).await?;
-    let err: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-    if let Some(code) = err.errcode.filter(|c| *c != 0) {
-        return Err(ApiError::WeChat {
-            api: "token",
-            code,
-            message: scrub(err.errmsg.unwrap_or_default(), &bearer),
-        });
-    }
-    let t: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
-        url: safe_url.clone(),
-        reason: format!("expected JSON with access_token and expires_in: {e}"),
-    })?;
-    if t.access_token.trim().is_empty() {
-        return Err(ApiError::TokenSource(format!(
-            "the token service {safe_url} answered an empty access_token"
-        )));
-    }
-    Ok((Secret::new(t.access_token), t.expires_in))
-}
-
-/// Sends `req` and returns the body of a 2xx answer. `safe_url` is the
-/// redacted URL that errors carry; reqwest's own URL never escapes.
-pub(crate) async fn send_for_body(
-    req: reqwest::RequestBuilder,
-    safe_url: &str,
-) -> Result<bytes::Bytes, ApiError> {
-    let resp = req.send().await.map_err(|e| transport_error(e, safe_url))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(ApiError::Http {
-            status: status.as_u16(),
-            url: safe_url.to_string(),
-        });
-    }
-    resp.bytes().await.map_err(|e| transport_error(e, safe_url))
-}
-
-/// A reqwest error as ours, with reqwest's own (unredacted) URL stripped.
-pub(crate) fn transport_error(e: reqwest::Error, safe_url: &str) -> ApiError {
-    if e.is_timeout() {
-        ApiError::Timeout {
-            url: safe_url.to_string(),
-        }
-    } else if e.is_connect() {
-        ApiError::Unreachable {
-            url: safe_url.to_string(),
-            reason: error_chain(&e.without_url()),
-        }
-    } else if e.is_decode() || e.is_body() {
-        ApiError::Decode {
-            url: safe_url.to_string(),
-            reason: e.without_url().to_string(),
-        }
-    } else {
-        ApiError::Connect {
-            url: safe_url.to_string(),
-            reason: error_chain(&e.without_url()),
-        }
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }

@@ -9,12 +9,14 @@ use std::time::Duration;
 use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::clock::Clock;
 use wechat_exporter::collectors::{collector, Collected, Ctx};
+use wechat_exporter::config::TokenSourceConfig;
 use wechat_exporter::secret::Secret;
 use wechat_exporter::self_metrics::SelfMetrics;
 use wechat_exporter::simulator::{Faults, SimConfig, Simulator};
-use wechat_exporter::wechat::client::{http_client, AppClient, RetryPolicy};
+use wechat_exporter::wechat::client::{AppClient, RetryPolicy};
 use wechat_exporter::wechat::error::{ApiError, ErrorClass};
-use wechat_exporter::wechat::token::{TokenProvider, TokenSourceConfig};
+use wechat_exporter::wechat::http::http_client;
+use wechat_exporter::wechat::token::TokenProvider;
 
 struct Fixture {
     sim: Simulator,
@@ -134,7 +136,7 @@ async fn every_endpoint_answers_and_collects() {
             let c = collector(api);
             for target in c.plan(now) {
                 let body = client
-                    .call(api, target.range)
+                    .call(&api.call_for(target.range))
                     .await
                     .unwrap_or_else(|e| panic!("{api:?}: {e}"));
                 let ctx = Ctx {
@@ -172,11 +174,11 @@ async fn rejected_token_gets_one_renewal_and_one_retry() {
     let day = wechat_exporter::dates::DateRange::day(
         chrono::NaiveDate::from_ymd_opt(2025, 3, 9).unwrap(),
     );
-    c.call(Api::DailyVisitTrend, day).await.unwrap();
+    c.call(&Api::DailyVisitTrend.call_for(day)).await.unwrap();
     // Another service force-refreshed: our token is dead.
     f.sim.revoke_tokens(MP_APPID);
     f.sim.clear_requests();
-    c.call(Api::DailyVisitTrend, day)
+    c.call(&Api::DailyVisitTrend.call_for(day))
         .await
         .expect("recovers with a new token");
     assert_eq!(f.count(TREND), 2, "the failed call and one retry");
@@ -189,7 +191,10 @@ async fn rejected_token_gets_one_renewal_and_one_retry() {
         ..Faults::default()
     }));
     f.sim.clear_requests();
-    let e = c.call(Api::DailyVisitTrend, day).await.unwrap_err();
+    let e = c
+        .call(&Api::DailyVisitTrend.call_for(day))
+        .await
+        .unwrap_err();
     assert_eq!(e.class(), ErrorClass::Token, "{e}");
     assert_eq!(f.count(TREND), 2);
     let kinds: Vec<_> = f
@@ -201,7 +206,10 @@ async fn rejected_token_gets_one_renewal_and_one_retry() {
     assert_eq!(kinds, ["stable", "stable_force"]);
     // Within 30 s of the forced refresh no second force: no loop, no churn.
     f.sim.clear_requests();
-    let e = c.call(Api::DailyVisitTrend, day).await.unwrap_err();
+    let e = c
+        .call(&Api::DailyVisitTrend.call_for(day))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ApiError::TokenRejectedAgain(_)), "{e}");
     assert_eq!(
         e.class(),
@@ -224,7 +232,10 @@ async fn legacy_only_when_chosen_and_file_tokens() {
         chrono::NaiveDate::from_ymd_opt(2025, 3, 9).unwrap(),
     );
     let legacy = f.client(MP_APPID, MP_SECRET, TokenSourceConfig::Legacy);
-    legacy.call(Api::DailyVisitTrend, day).await.unwrap();
+    legacy
+        .call(&Api::DailyVisitTrend.call_for(day))
+        .await
+        .unwrap();
     assert_eq!(f.token_calls(), (0, 1));
 
     // File token: read, used, re-read when it changes.
@@ -233,14 +244,17 @@ async fn legacy_only_when_chosen_and_file_tokens() {
     std::fs::write(&path, format!("{}\n", f.fresh_stable_token().await)).unwrap();
     let c = f.client(MP_APPID, "", TokenSourceConfig::File { path: path.clone() });
     f.sim.clear_requests();
-    c.call(Api::DailyVisitTrend, day).await.unwrap();
+    c.call(&Api::DailyVisitTrend.call_for(day)).await.unwrap();
     assert_eq!(f.token_calls(), (0, 0), "a file token needs no token call");
     f.sim.revoke_tokens(MP_APPID);
-    let e = c.call(Api::DailyVisitTrend, day).await.unwrap_err();
+    let e = c
+        .call(&Api::DailyVisitTrend.call_for(day))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("still holds"), "{e}");
     // The other service writes a new token: picked up without restart.
     std::fs::write(&path, f.fresh_stable_token().await).unwrap();
-    c.call(Api::DailyVisitTrend, day)
+    c.call(&Api::DailyVisitTrend.call_for(day))
         .await
         .expect("new file token");
 
@@ -253,7 +267,10 @@ async fn legacy_only_when_chosen_and_file_tokens() {
             path: "/dev/zero".into(),
         },
     );
-    let e = zero.call(Api::DailyVisitTrend, day).await.unwrap_err();
+    let e = zero
+        .call(&Api::DailyVisitTrend.call_for(day))
+        .await
+        .unwrap_err();
     let text = e.to_string();
     assert!(
         text.contains("/dev/zero") && text.contains("limit"),
@@ -268,7 +285,7 @@ async fn every_error_class() {
     let day = wechat_exporter::dates::DateRange::day(
         chrono::NaiveDate::from_ymd_opt(2025, 3, 9).unwrap(),
     );
-    c.call(Api::DailyVisitTrend, day).await.unwrap();
+    c.call(&Api::DailyVisitTrend.call_for(day)).await.unwrap();
     struct Case {
         faults: Faults,
         class: Option<ErrorClass>,
@@ -360,7 +377,7 @@ async fn every_error_class() {
             .api_errors
             .with_label_values(&["app", "daily_visit_trend", case.label])
             .get();
-        let r = c.call(Api::DailyVisitTrend, day).await;
+        let r = c.call(&Api::DailyVisitTrend.call_for(day)).await;
         match case.class {
             None => assert!(r.is_ok(), "{:?}: {r:?}", case.faults),
             Some(class) => {
@@ -380,7 +397,10 @@ async fn every_error_class() {
     // A wrong secret fails at the token call, classified as credentials.
     f.sim.set_faults(Faults::default());
     let bad = f.client(MP_APPID, "wrong-secret", TokenSourceConfig::Stable);
-    let e = bad.call(Api::DailyVisitTrend, day).await.unwrap_err();
+    let e = bad
+        .call(&Api::DailyVisitTrend.call_for(day))
+        .await
+        .unwrap_err();
     assert_eq!(e.class(), ErrorClass::Credentials, "{e}");
     assert!(!e.to_string().contains("wrong-secret"));
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use wechat_exporter::api::Api;
-use wechat_exporter::expose::http::{router, AppState};
+use wechat_exporter::expose::http::router;
 use wechat_exporter::poll::poller::Poller;
 use wechat_exporter::poll::storage::Storage;
 use wechat_exporter::self_metrics::SelfMetrics;
@@ -119,12 +119,7 @@ async fn scrapes_share_the_snapshots_bytes_over_plain_http_and_tls() {
     for tls in [false, true] {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = router(AppState {
-            poller: h.poller.clone(),
-            telemetry_path: "/metrics".into(),
-            reload: None,
-            scrape_slots: None,
-        });
+        let app = router(h.poller.handlers("/metrics"));
         let opts = ServeOptions {
             web_config_file: tls.then(|| dir.path().join("web.yml")),
             ..ServeOptions::default()

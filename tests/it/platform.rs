@@ -92,7 +92,7 @@ impl Ph {
 
     /// An exporter replica as `run` wires it: runner first, then poller.
     fn replica(&self, yaml: &str, shard: u32, total: u32, storage: Option<&Path>) -> Replica {
-        let mut cfg = self.config(yaml);
+        let cfg = self.config(yaml);
         let metrics = Arc::new(SelfMetrics::new());
         let runner = PlatformRunner::new(
             self.clock.clone(),
@@ -101,7 +101,7 @@ impl Ph {
             shard,
             total,
         );
-        runner.prepare(&mut cfg);
+        runner.prepare(&cfg);
         let poller = Poller::new(&cfg, self.clock.clone(), metrics.clone());
         Replica {
             runner,

@@ -228,12 +228,7 @@ async fn scrapes_share_one_rendering_and_its_gzip_copy() {
     // process_* is read at each scrape and appended; this test is about the
     // snapshot's bytes, so leave it out.
     h.poller.metrics.set_process_metrics(false);
-    let app = wechat_exporter::expose::http::router(wechat_exporter::expose::http::AppState {
-        poller: h.poller.clone(),
-        telemetry_path: "/metrics".into(),
-        reload: None,
-        scrape_slots: None,
-    });
+    let app = wechat_exporter::expose::http::router(h.poller.handlers("/metrics"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -10,10 +10,10 @@ use chrono::Duration;
 use std::sync::OnceLock;
 use wechat_exporter::api::AppKind;
 use wechat_exporter::config::AppConfig;
+use wechat_exporter::config::TokenSourceConfig;
 use wechat_exporter::expose::http;
 use wechat_exporter::secret::Secret;
 use wechat_exporter::simulator::{Faults, SimApp, SimConfig, Simulator};
-use wechat_exporter::wechat::token::TokenSourceConfig;
 
 const LEGACY_APPID: &str = "wx00112233445566cc";
 const LEGACY_SECRET: &str = "legacy-secret-Hh5t3rM1-distinctive";
@@ -63,12 +63,7 @@ fn assert_clean(what: &str, text: &str, secrets: &[String]) {
 
 async fn landing_and_metrics(h: &Harness) -> (String, String) {
     use tower::ServiceExt;
-    let router = http::router(http::AppState {
-        poller: h.poller.clone(),
-        telemetry_path: "/metrics".into(),
-        reload: None,
-        scrape_slots: None,
-    });
+    let router = http::router(h.poller.handlers("/metrics"));
     let mut out = Vec::new();
     for path in ["/", "/metrics"] {
         let resp = router
