@@ -12,8 +12,43 @@ use super::common::{
 };
 use crate::dates::Period;
 use crate::families::{Family, Sample};
-use crate::wechat::types::ArticleDayRow;
+use crate::wechat::types::no_items;
+use crate::wechat::types::Lenient;
+
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// One entry of `read_user_source`: readers from one scene, named in
+/// Chinese (`公众号消息`, `全部`, …); the set is open.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ReadSource {
+    pub scene_desc: String,
+    #[serde(default)]
+    pub user_count: Option<f64>,
+}
+
+/// `detail` of a `getarticleread` or `getarticleshare` row.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleDayDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_user: Option<f64>,
+    #[serde(default, skip_serializing_if = "no_items")]
+    pub read_user_source: Lenient<ReadSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_user: Option<f64>,
+}
+
+/// A row of `getarticleread` / `getarticleshare`: one article on one day.
+/// `msgid` is `<msg_data_id>_<index>`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleDayRow {
+    pub ref_date: String,
+    pub msgid: String,
+    #[serde(default)]
+    pub detail: ArticleDayDetail,
+}
 
 /// `scene_desc` values WeChat sends, and their `source` label values.
 /// `全部` (all) is the article's total, published as its readers.

@@ -5,13 +5,43 @@
 //! `article_limit` articles with the most readers (ties by `msgid`).
 
 use super::article_daily::top;
+use super::article_daily::ReadSource;
 use super::common::{
     dedup, is_delay, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{beijing_midnight, latest_day, DateRange};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{ArticleTotalRow, ArticleTotalStat, ListResponse};
+use crate::wechat::types::no_items;
+use crate::wechat::types::Lenient;
+use crate::wechat::types::ListResponse;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// One `detail_list` entry of `getarticletotaldetail`: the article's
+/// numbers summed from its publication to `stat_date`. Every number is
+/// kept (`fields`): the documented ones get their own families.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleTotalStat {
+    pub stat_date: String,
+    #[serde(default, skip_serializing_if = "no_items")]
+    pub read_user_source: Lenient<ReadSource>,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A row of `getarticletotaldetail`: one article published on `ref_date`.
+/// `publish_type` is documented as 0 or 1, but 2 occurs: kept a number.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArticleTotalRow {
+    pub ref_date: String,
+    pub msgid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_type: Option<f64>,
+    #[serde(default)]
+    pub detail_list: Lenient<ArticleTotalStat>,
+}
 
 /// The window one call covers: WeChat's maximum ("最大30天").
 pub const WINDOW_DAYS: i64 = 30;

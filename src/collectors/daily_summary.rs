@@ -5,8 +5,22 @@ use super::common::{
 };
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{DailySummaryRow, ListResponse};
+use crate::wechat::types::ListResponse;
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct DailySummaryRow {
+    pub ref_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_total: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_uv: Option<f64>,
+}
 
 pub struct DailySummary;
 

@@ -7,9 +7,28 @@ use super::common::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
 use super::common::{hour_label, latest_period};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
-use crate::wechat::types::InterfaceSummaryRow;
+
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// A row of `getinterfacesummary` and `…hour`. Times are milliseconds.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct InterfaceSummaryRow {
+    pub ref_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_hour: Option<f64>,
+    #[serde(default)]
+    pub callback_count: Option<f64>,
+    #[serde(default)]
+    pub fail_count: Option<f64>,
+    #[serde(default)]
+    pub total_time_cost: Option<f64>,
+    #[serde(default)]
+    pub max_time_cost: Option<f64>,
+}
 
 /// The four values of a row (or of the sum of rows), in base units.
 fn values(rows: &[InterfaceSummaryRow]) -> [f64; 4] {

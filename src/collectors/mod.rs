@@ -105,7 +105,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         span: Span::OnePeriod,
         request: Request::Dates,
         history: History::Periods,
-        collector: &visit_distribution::VisitDistribution,
+        collector: &visit_distribution::Distribution,
         families: &[Family::MpVisitDistribution],
     },
     ApiSpec {
@@ -115,7 +115,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         span: Span::OnePeriod,
         request: Request::Dates,
         history: History::Cohorts,
-        collector: &retention::Retention(Period::Daily),
+        collector: &retention::Retained(Period::Daily),
         families: RETENTION_FAMILIES,
     },
     ApiSpec {
@@ -125,7 +125,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         span: Span::OnePeriod,
         request: Request::Dates,
         history: History::Cohorts,
-        collector: &retention::Retention(Period::Weekly),
+        collector: &retention::Retained(Period::Weekly),
         families: RETENTION_FAMILIES,
     },
     ApiSpec {
@@ -135,7 +135,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         span: Span::OnePeriod,
         request: Request::Dates,
         history: History::Cohorts,
-        collector: &retention::Retention(Period::Monthly),
+        collector: &retention::Retained(Period::Monthly),
         families: RETENTION_FAMILIES,
     },
     ApiSpec {
@@ -145,7 +145,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         span: Span::OnePeriod,
         request: Request::Dates,
         history: History::Periods,
-        collector: &visit_page::VisitPage,
+        collector: &visit_page::Pages,
         families: &[
             Family::MpPageVisits,
             Family::MpPageVisitors,
@@ -163,7 +163,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         span: Span::RecentWindow(&[1, 7, 30]),
         request: Request::Dates,
         history: History::None("WeChat serves only windows ending yesterday or the day before"),
-        collector: &user_portrait::UserPortrait,
+        collector: &user_portrait::Portrait,
         families: &[Family::MpPortraitVisitors],
     },
     ApiSpec {

@@ -16,8 +16,99 @@ use super::common::{
 use crate::api::Api;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::PerformanceResponse;
+use crate::wechat::types::excerpt;
+use crate::wechat::types::Lenient;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use chrono::{DateTime, Utc};
+
+// The answer's types (the simulator serialises the same ones).
+
+/// The answer of `/wxa/business/performance/boot` (getPerformanceData):
+/// `data.body.tables[].lines[].fields[]`. The docs show `data` as an
+/// object; some WeChat APIs send such a part as a JSON-encoded string, so
+/// both are read.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PerformanceResponse {
+    #[serde(deserialize_with = "object_or_json_string")]
+    pub data: PerformanceData,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PerformanceData {
+    pub body: PerformanceBody,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PerformanceBody {
+    #[serde(default)]
+    pub tables: Lenient<PerformanceTable>,
+    /// The number of tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<f64>,
+}
+
+/// One indicator (`id`, e.g. `memory`) with its Chinese name (`zh`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PerformanceTable {
+    pub id: String,
+    #[serde(default)]
+    pub lines: Lenient<PerformanceLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zh: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PerformanceLine {
+    #[serde(default)]
+    pub fields: Lenient<PerformanceField>,
+}
+
+/// One day's value: `refdate` is `yyyymmdd`, `value` a number in a string
+/// (`"70.7778"`); a bare number is read too.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PerformanceField {
+    pub refdate: String,
+    #[serde(
+        deserialize_with = "number_in_string",
+        serialize_with = "number_as_string"
+    )]
+    pub value: f64,
+}
+
+/// An object, or the same object encoded as a JSON string.
+fn object_or_json_string<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => serde_json::from_str(&s).map_err(D::Error::custom),
+        v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "expected an object or a JSON string, found {}",
+            excerpt(&other)
+        ))),
+    }
+}
+
+/// A finite number, sent as a string (`"314"`) or as a number.
+fn number_in_string<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::de::Error;
+    let v = match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        serde_json::Value::Number(n) => n.as_f64(),
+        _ => None,
+    };
+    v.filter(|x| x.is_finite())
+        .ok_or_else(|| D::Error::custom("expected a number or a number in a string"))
+}
+
+fn number_as_string<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.to_string())
+}
 
 /// The collector of one module, by the family it publishes.
 pub struct Performance(pub Family);

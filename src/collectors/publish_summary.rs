@@ -8,8 +8,21 @@ use super::common::latest_period;
 use super::common::{dated_rows, is_delay, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
-use crate::wechat::types::BizSummaryRow;
+
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// A row of `getbizsummary`: the account's published content on one day.
+/// `detail` is kept as a map: every number in it is published, the
+/// documented ones under their own names.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct BizSummaryRow {
+    pub ref_date: String,
+    #[serde(default)]
+    pub detail: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The documented numbers of `detail`, and their families.
 const KNOWN: [(&str, Family); 5] = [

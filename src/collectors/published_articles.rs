@@ -10,8 +10,53 @@ use super::common::latest_period;
 use super::common::{parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
-use crate::wechat::types::PublishedList;
+use crate::wechat::types::Lenient;
+
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// One article of a free-publish entry; only what the exporter reads.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct NewsItem {
+    #[serde(default)]
+    pub title: String,
+    /// `…/s?__biz=…&mid=<msg_data_id>&idx=<index>&sn=…`.
+    #[serde(default)]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_deleted: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PublishedContent {
+    #[serde(default)]
+    pub news_item: Lenient<NewsItem>,
+}
+
+/// One entry of `freepublish/batchget`: one publication.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PublishedItem {
+    #[serde(default)]
+    pub article_id: String,
+    #[serde(default)]
+    pub content: PublishedContent,
+    /// Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<f64>,
+}
+
+/// The answer of `freepublish/batchget`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PublishedList {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_count: Option<f64>,
+    #[serde(default)]
+    pub item: Lenient<PublishedItem>,
+}
 
 /// Publications asked for per call: WeChat's maximum (1–20).
 pub const COUNT: u32 = 20;

@@ -5,17 +5,32 @@
 //! the cohort of 8 days ago): one call per offset, each its own slot. The
 //! ratio divides by key 0 of the same answer, i.e. of the same cohort.
 
+use self::Retention as Body;
 use super::common::{
     parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
 };
 use crate::dates::{mp_ref_date, DateRange, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{KeyValue, Retention as Body};
+use crate::wechat::types::KeyValue;
+use crate::wechat::types::Lenient;
 use chrono::{DateTime, Utc};
 
-pub struct Retention(pub Period);
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
 
-impl Collector for Retention {
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Retention {
+    #[serde(default)]
+    pub ref_date: Option<String>,
+    #[serde(default)]
+    pub visit_uv_new: Lenient<KeyValue>,
+    #[serde(default)]
+    pub visit_uv: Lenient<KeyValue>,
+}
+
+pub struct Retained(pub Period);
+
+impl Collector for Retained {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
         let latest = self.0.latest(now);
         self.0

@@ -14,9 +14,35 @@ use super::common::{
 use super::names;
 use crate::dates::{DateRange, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{UpstreamMsgDistRow, UpstreamMsgRow};
+
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// A row of `getupstreammsg`, `…week`, `…month` and `…hour`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UpstreamMsgRow {
+    pub ref_date: String,
+    /// `hhmm` as a number (0, 100, …, 2300); hourly answers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_hour: Option<f64>,
+    pub msg_type: f64,
+    #[serde(default)]
+    pub msg_user: Option<f64>,
+    #[serde(default)]
+    pub msg_count: Option<f64>,
+}
+
+/// A row of `getupstreammsgdist`, `…distweek` and `…distmonth`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UpstreamMsgDistRow {
+    pub ref_date: String,
+    pub count_interval: f64,
+    #[serde(default)]
+    pub msg_user: Option<f64>,
+}
 
 /// The target of the latest complete period, weeks and months asked for by
 /// their first day (`Span::PeriodStart`).

@@ -13,8 +13,28 @@ use super::common::{
 use super::names;
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{ListResponse, UserCumulateRow, UserSummaryRow};
+use crate::wechat::types::ListResponse;
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UserSummaryRow {
+    pub ref_date: String,
+    pub user_source: f64,
+    #[serde(default)]
+    pub new_user: Option<f64>,
+    #[serde(default)]
+    pub cancel_user: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UserCumulateRow {
+    pub ref_date: String,
+    #[serde(default)]
+    pub cumulate_user: Option<f64>,
+}
 
 pub struct UserSummary;
 pub struct UserCumulate;

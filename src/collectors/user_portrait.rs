@@ -2,17 +2,73 @@
 //! province, city, gender, platform, device and age, for new and active
 //! users. Each window is its own slot and call.
 
+use self::UserPortrait as Body;
 use super::common::{dedup, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
 use crate::dates::{latest_day, DateRange};
 use crate::families::{Family, Sample};
-use crate::wechat::types::UserPortrait as Body;
+use crate::wechat::types::Lenient;
 use chrono::{DateTime, Duration, Utc};
 
-pub struct UserPortrait;
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+/// One portrait bucket. `devices` items have no `id`; ids are numbers in
+/// some responses and strings in others, so they are kept as JSON values.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PortraitItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<serde_json::Value>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PortraitGroup {
+    #[serde(default)]
+    pub province: Lenient<PortraitItem>,
+    #[serde(default)]
+    pub city: Lenient<PortraitItem>,
+    #[serde(default)]
+    pub genders: Lenient<PortraitItem>,
+    #[serde(default)]
+    pub platforms: Lenient<PortraitItem>,
+    #[serde(default)]
+    pub devices: Lenient<PortraitItem>,
+    #[serde(default)]
+    pub ages: Lenient<PortraitItem>,
+}
+
+impl PortraitGroup {
+    /// The groups with their `dimension` label values.
+    pub fn dimensions(&self) -> [(&'static str, &Lenient<PortraitItem>); 6] {
+        [
+            ("province", &self.province),
+            ("city", &self.city),
+            ("gender", &self.genders),
+            ("platform", &self.platforms),
+            ("device", &self.devices),
+            ("age", &self.ages),
+        ]
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct UserPortrait {
+    #[serde(default)]
+    pub ref_date: Option<String>,
+    #[serde(default)]
+    pub visit_uv_new: Option<PortraitGroup>,
+    #[serde(default)]
+    pub visit_uv: Option<PortraitGroup>,
+}
+
+pub struct Portrait;
 
 pub const WINDOWS: [u32; 3] = [1, 7, 30];
 
-impl Collector for UserPortrait {
+impl Collector for Portrait {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
         let end = latest_day(now);
         WINDOWS

@@ -1,6 +1,7 @@
 //! Visit distribution of yesterday: sessions and visitors by entry scene,
 //! visits by stay and depth bucket. Indexes and keys are kept open.
 
+use self::VisitDistribution as Body;
 use super::common::{
     dedup, key_label, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected,
     Collector, Ctx, ShapeError, Target,
@@ -8,12 +9,31 @@ use super::common::{
 use super::names;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::VisitDistribution as Body;
+use crate::wechat::types::KeyValue;
+use crate::wechat::types::Lenient;
 use chrono::{DateTime, Utc};
 
-pub struct VisitDistribution;
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
 
-impl Collector for VisitDistribution {
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct DistributionIndex {
+    pub index: String,
+    #[serde(default)]
+    pub item_list: Lenient<KeyValue>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct VisitDistribution {
+    #[serde(default)]
+    pub ref_date: Option<String>,
+    #[serde(default)]
+    pub list: Lenient<DistributionIndex>,
+}
+
+pub struct Distribution;
+
+impl Collector for Distribution {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
         latest_period(Period::Daily, now)
     }

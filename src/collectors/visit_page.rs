@@ -1,18 +1,49 @@
 //! Yesterday's top pages: visits, visitors, stay, entries, exits, shares.
 //! WeChat sends the top 200; the app's `page_limit` keeps fewer.
 
+use self::VisitPage as Body;
 use super::common::{
     dedup, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected, Collector,
     Ctx, ShapeError, Target,
 };
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::VisitPage as Body;
+use crate::wechat::types::Lenient;
 use chrono::{DateTime, Utc};
 
-pub struct VisitPage;
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
 
-impl Collector for VisitPage {
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PageRow {
+    pub page_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_visit_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_visit_uv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_staytime_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypage_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exitpage_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_share_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_share_uv: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct VisitPage {
+    #[serde(default)]
+    pub ref_date: Option<String>,
+    #[serde(default)]
+    pub list: Lenient<PageRow>,
+}
+
+pub struct Pages;
+
+impl Collector for Pages {
     fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
         latest_period(Period::Daily, now)
     }

@@ -6,8 +6,30 @@ use super::common::{
 };
 use crate::dates::{mp_ref_date, Period};
 use crate::families::{Family, Sample};
-use crate::wechat::types::{ListResponse, VisitTrendRow};
+use crate::wechat::types::ListResponse;
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+// The answer's types (the simulator serialises the same ones).
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct VisitTrendRow {
+    pub ref_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_cnt: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_pv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_uv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_uv_new: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stay_time_uv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stay_time_session: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_depth: Option<f64>,
+}
 
 pub struct VisitTrend(pub Period);
 

@@ -6,12 +6,17 @@
 //! HTTP, tokens or release times: `server.rs` decides *whether* to serve, this
 //! module decides *what*.
 
+use crate::collectors::daily_summary::DailySummaryRow;
+use crate::collectors::interface_summary::InterfaceSummaryRow;
+use crate::collectors::publish_summary::BizSummaryRow;
+use crate::collectors::upstream_msg::{UpstreamMsgDistRow, UpstreamMsgRow};
+use crate::collectors::user_analysis::{UserCumulateRow, UserSummaryRow};
+use crate::collectors::user_portrait::{PortraitGroup, PortraitItem};
+use crate::collectors::visit_distribution::{DistributionIndex, VisitDistribution};
+use crate::collectors::visit_page::{PageRow, VisitPage};
+use crate::collectors::visit_trend::VisitTrendRow;
 use crate::dates::{compact, mp_ref_date, DateRange, Period};
-use crate::wechat::types::{
-    BizSummaryRow, DailySummaryRow, DistributionIndex, InterfaceSummaryRow, KeyValue, PageRow,
-    PortraitGroup, PortraitItem, UpstreamMsgDistRow, UpstreamMsgRow, UserCumulateRow,
-    UserSummaryRow, VisitDistribution, VisitPage, VisitTrendRow,
-};
+use crate::wechat::types::KeyValue;
 use chrono::{Datelike, Duration, NaiveDate};
 
 mod articles;
@@ -896,8 +901,8 @@ impl Gen {
         days: &[NaiveDate],
         module: &str,
         params: &[(String, String)],
-    ) -> Vec<crate::wechat::types::PerformanceTable> {
-        use crate::wechat::types::{PerformanceField, PerformanceLine, PerformanceTable};
+    ) -> Vec<crate::collectors::performance::PerformanceTable> {
+        use crate::collectors::performance::{PerformanceField, PerformanceLine, PerformanceTable};
         performance_tables(module)
             .iter()
             .enumerate()

@@ -27,11 +27,14 @@ pub use faults::Faults;
 
 use crate::api::{Api, AppKind};
 use crate::clock::Clock;
+use crate::collectors::daily_summary::DailySummaryRow;
+use crate::collectors::retention::Retention;
+use crate::collectors::user_analysis::{UserCumulateRow, UserSummaryRow};
+use crate::collectors::user_portrait::UserPortrait;
+use crate::collectors::visit_distribution::VisitDistribution;
+use crate::collectors::visit_page::VisitPage;
+use crate::collectors::visit_trend::VisitTrendRow;
 use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
-use crate::wechat::types::{
-    DailySummaryRow, Retention, UserCumulateRow, UserPortrait, UserSummaryRow, VisitDistribution,
-    VisitPage, VisitTrendRow,
-};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use data::Gen;
 pub use data::{Article, MSG_DATA_ID_BASE};
@@ -468,7 +471,7 @@ impl Simulator {
         &self,
         appid: &str,
         period: DateRange,
-    ) -> Vec<crate::wechat::types::UpstreamMsgRow> {
+    ) -> Vec<crate::collectors::upstream_msg::UpstreamMsgRow> {
         self.gen(appid).upstream_msg(period)
     }
 
@@ -476,7 +479,7 @@ impl Simulator {
         &self,
         appid: &str,
         day: NaiveDate,
-    ) -> Vec<crate::wechat::types::UpstreamMsgRow> {
+    ) -> Vec<crate::collectors::upstream_msg::UpstreamMsgRow> {
         self.gen(appid).upstream_msg_hour(day)
     }
 
@@ -484,7 +487,7 @@ impl Simulator {
         &self,
         appid: &str,
         period: DateRange,
-    ) -> Vec<crate::wechat::types::UpstreamMsgDistRow> {
+    ) -> Vec<crate::collectors::upstream_msg::UpstreamMsgDistRow> {
         self.gen(appid).upstream_msg_dist(period)
     }
 
@@ -492,7 +495,7 @@ impl Simulator {
         &self,
         appid: &str,
         day: NaiveDate,
-    ) -> crate::wechat::types::InterfaceSummaryRow {
+    ) -> crate::collectors::interface_summary::InterfaceSummaryRow {
         self.gen(appid).interface_summary(day)
     }
 
@@ -503,7 +506,7 @@ impl Simulator {
         appid: &str,
         day: NaiveDate,
         delayed: bool,
-    ) -> crate::wechat::types::BizSummaryRow {
+    ) -> crate::collectors::publish_summary::BizSummaryRow {
         self.gen(appid).biz_summary(day, delayed)
     }
 
@@ -513,7 +516,7 @@ impl Simulator {
         appid: &str,
         day: NaiveDate,
         delayed: bool,
-    ) -> Vec<crate::wechat::types::ArticleDayRow> {
+    ) -> Vec<crate::collectors::article_daily::ArticleDayRow> {
         self.gen(appid).article_read(day, delayed)
     }
 
@@ -524,7 +527,7 @@ impl Simulator {
         appid: &str,
         day: NaiveDate,
         delayed: bool,
-    ) -> Vec<crate::wechat::types::ArticleDayRow> {
+    ) -> Vec<crate::collectors::article_daily::ArticleDayRow> {
         self.gen(appid).article_share(day, delayed)
     }
 
@@ -534,7 +537,7 @@ impl Simulator {
         appid: &str,
         range: DateRange,
         delayed: bool,
-    ) -> Vec<crate::wechat::types::ArticleTotalRow> {
+    ) -> Vec<crate::collectors::article_totals::ArticleTotalRow> {
         self.gen(appid).article_totals(range, delayed)
     }
 
@@ -545,7 +548,10 @@ impl Simulator {
         appid: &str,
         offset: usize,
         count: usize,
-    ) -> (usize, Vec<crate::wechat::types::PublishedItem>) {
+    ) -> (
+        usize,
+        Vec<crate::collectors::published_articles::PublishedItem>,
+    ) {
         self.gen(appid)
             .published(self.inner.clock.now(), offset, count)
     }
@@ -559,7 +565,7 @@ impl Simulator {
         &self,
         appid: &str,
         day: NaiveDate,
-    ) -> Vec<crate::wechat::types::InterfaceSummaryRow> {
+    ) -> Vec<crate::collectors::interface_summary::InterfaceSummaryRow> {
         self.gen(appid).interface_summary_hour(day)
     }
 
@@ -572,7 +578,7 @@ impl Simulator {
         api: Api,
         day: NaiveDate,
         params: &[(&str, &str)],
-    ) -> Vec<crate::wechat::types::PerformanceTable> {
+    ) -> Vec<crate::collectors::performance::PerformanceTable> {
         let params: Vec<(String, String)> = params
             .iter()
             .map(|(f, v)| (f.to_string(), v.to_string()))

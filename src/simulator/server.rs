@@ -16,11 +16,14 @@ use super::{
 };
 use crate::api::Api;
 use crate::api::Span;
+use crate::collectors::retention::Retention;
+use crate::collectors::user_portrait::{PortraitGroup, UserPortrait};
+use crate::collectors::visit_page::VisitPage;
 use crate::dates::{
     beijing_date, beijing_hour, compact, latest_day, mp_ref_date, parse_compact, parse_dashed,
     DateRange, Period,
 };
-use crate::wechat::types::{ListResponse, PortraitGroup, Retention, UserPortrait, VisitPage};
+use crate::wechat::types::ListResponse;
 use axum::body::Body;
 use axum::extract::{Query, Request, State as AxState};
 use axum::http::{header, StatusCode};
@@ -342,7 +345,7 @@ fn spoil_first_item(v: &mut Value) {
 }
 
 /// A performance answer of `tables`, in the docs' envelope.
-fn performance_body(tables: Vec<crate::wechat::types::PerformanceTable>) -> Value {
+fn performance_body(tables: Vec<crate::collectors::performance::PerformanceTable>) -> Value {
     let count = tables.len();
     json!({
         "errcode": 0,
@@ -421,10 +424,12 @@ fn released_days(r: DateRange, last: NaiveDate) -> impl Iterator<Item = NaiveDat
 fn empty_body(api: Api, r: DateRange) -> Value {
     let p = api.period();
     let v = match api {
-        Api::VisitDistribution => serde_json::to_value(crate::wechat::types::VisitDistribution {
-            ref_date: Some(mp_ref_date(&r, p)),
-            list: Vec::new().into(),
-        }),
+        Api::VisitDistribution => {
+            serde_json::to_value(crate::collectors::visit_distribution::VisitDistribution {
+                ref_date: Some(mp_ref_date(&r, p)),
+                list: Vec::new().into(),
+            })
+        }
         Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => {
             serde_json::to_value(Retention {
                 ref_date: Some(mp_ref_date(&r, p)),

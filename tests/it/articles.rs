@@ -8,9 +8,10 @@
 use crate::common::*;
 use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeMap, BTreeSet};
+use wechat_exporter::collectors::article_daily::ArticleDayRow;
+use wechat_exporter::collectors::article_totals::{ArticleTotalRow, ArticleTotalStat};
 use wechat_exporter::dates::{beijing_date, beijing_midnight, DateRange};
 use wechat_exporter::simulator::Faults;
-use wechat_exporter::wechat::types::{ArticleDayRow, ArticleTotalRow, ArticleTotalStat};
 
 const READS: &str = "/datacube/getarticleread";
 const SHARES: &str = "/datacube/getarticleshare";

@@ -7,11 +7,10 @@
 //! notification (`publish_type` 1 and 2), as WeChat's does.
 
 use super::{epoch, r4, Gen};
+use crate::collectors::article_daily::{ArticleDayDetail, ArticleDayRow, ReadSource};
+use crate::collectors::article_totals::{ArticleTotalRow, ArticleTotalStat};
+use crate::collectors::published_articles::{NewsItem, PublishedContent, PublishedItem};
 use crate::dates::{beijing_midnight, dashed, DateRange};
-use crate::wechat::types::{
-    ArticleDayDetail, ArticleDayRow, ArticleTotalRow, ArticleTotalStat, NewsItem, PublishedContent,
-    PublishedItem, ReadSource,
-};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 const S_ARTICLE: u64 = 19;
