@@ -35,7 +35,7 @@
 use crate::api::History;
 use crate::api::{Api, AppKind};
 use crate::clock::Clock;
-use crate::collectors::{self, released_day_matters, Collected, Ctx, Target};
+use crate::collectors::{self, Collected, Ctx, Target};
 use crate::config::{AppConfig, Config};
 use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
 use crate::families::{render_labels, write_value, Family};
@@ -901,33 +901,11 @@ fn collect_unit(
     earlier: &[Record],
 ) -> Result<Unfinished, String> {
     let collector = collectors::collector(unit.key.api);
-    // An empty getusersummary day means "no follows" only when the day is
-    // known to be released: getusercumulate (asked first, as live) or a
-    // later row of this very answer says so.
-    let oa_released_day = if released_day_matters(unit.key.api) {
-        let from_cumulate = earlier
-            .iter()
-            .filter(|r| r.unit.app == app.name && r.unit.api == Api::UserCumulate)
-            .flat_map(|r| r.results.iter().map(|f| f.target.data_period.end))
-            .max();
-        let from_rows = body
-            .get("list")
-            .and_then(|l| l.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|row| row.get("ref_date")?.as_str())
-            .filter_map(crate::dates::parse_dashed)
-            .max();
-        from_cumulate.max(from_rows)
-    } else {
-        None
-    };
-    let ctx = Ctx {
-        app: &app.name,
-        page_limit: app.page_limit,
-        article_limit: app.article_limit,
-        oa_released_day,
-    };
+    let cumulate_days = earlier
+        .iter()
+        .filter(|r| r.unit.app == app.name && r.unit.api == Api::UserCumulate)
+        .flat_map(|r| r.results.iter().map(|f| f.target.data_period.end));
+    let ctx = Ctx::new(app, unit.key.api, cumulate_days, &body);
     let mut out = Vec::new();
     for target in &unit.targets {
         match collector.collect(&ctx, target, body.clone()) {

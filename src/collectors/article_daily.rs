@@ -7,15 +7,13 @@
 
 use super::common::latest_period;
 use super::common::{
-    dated_rows, dedup, is_delay, skipped_notes, Collected, Collector, Ctx, DatedRows, ShapeError,
-    Target,
+    dated_rows, dedup, is_delay, skipped_notes, Collected, Collector, Ctx, DatedRows, Plan,
+    ShapeError, Target,
 };
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::no_items;
 use crate::wechat::types::Lenient;
-
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -110,7 +108,8 @@ fn rows_of_day(
 pub struct ArticleReads;
 
 impl Collector for ArticleReads {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 
@@ -174,7 +173,8 @@ impl Collector for ArticleReads {
 pub struct ArticleShares;
 
 impl Collector for ArticleShares {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

@@ -7,14 +7,14 @@
 use super::article_daily::top;
 use super::article_daily::ReadSource;
 use super::common::{
-    dedup, is_delay, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
+    dedup, is_delay, parse, skipped_notes, Collected, Collector, Ctx, Plan, ShapeError, Target,
 };
 use crate::dates::{beijing_midnight, latest_day, DateRange};
 use crate::families::{Family, Sample};
 use crate::wechat::types::no_items;
 use crate::wechat::types::Lenient;
 use crate::wechat::types::ListResponse;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -67,7 +67,8 @@ const KNOWN: [(&str, Family); 8] = [
 pub struct ArticleTotals;
 
 impl Collector for ArticleTotals {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         let y = latest_day(now);
         vec![Target {
             slot: 0,
@@ -176,7 +177,8 @@ mod tests {
     fn target() -> Target {
         // 11:00 Beijing on 11 March 2026: the window ends on the 10th.
         let now = "2026-03-11T03:00:00Z".parse().expect("instant");
-        ArticleTotals.plan(now)[0]
+        let app = crate::collectors::common::fixtures::app(crate::api::AppKind::OfficialAccount);
+        ArticleTotals.plan(&Plan::new(now, crate::api::Api::ArticleTotalDetail, &app))[0]
     }
 
     use crate::collectors::common::fixtures::value as get;

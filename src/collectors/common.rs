@@ -3,6 +3,7 @@
 //! the helpers that parse answers item by item.
 
 use crate::api::{Api, AppKind};
+use crate::config::AppConfig;
 use crate::dates::DateRange;
 use crate::dates::Period;
 use crate::families::Sample;
@@ -35,6 +36,49 @@ pub struct Ctx<'a> {
     pub oa_released_day: Option<NaiveDate>,
     /// At most this many articles are published by each per-article API.
     pub article_limit: usize,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of an answer of `api` for `app`: the one builder the
+    /// poller and backfill share. `cumulate_days` are the days
+    /// `getusercumulate` has answered for (see [`released_day`]).
+    pub fn new(
+        app: &'a AppConfig,
+        api: Api,
+        cumulate_days: impl IntoIterator<Item = NaiveDate>,
+        body: &serde_json::Value,
+    ) -> Self {
+        Ctx {
+            app: &app.name,
+            page_limit: app.page_limit,
+            article_limit: app.article_limit,
+            oa_released_day: released_day(api, cumulate_days, body),
+        }
+    }
+}
+
+/// The one "released day" rule: an empty Official Account answer means
+/// "nothing happened" only for a day known to be released, which
+/// `getusercumulate` (asked first) shows by answering for it, or a row of
+/// the same answer dated on it or later. `None` for APIs whose empty
+/// answers mean "not ready" ([`released_day_matters`]).
+pub fn released_day(
+    api: Api,
+    cumulate_days: impl IntoIterator<Item = NaiveDate>,
+    body: &serde_json::Value,
+) -> Option<NaiveDate> {
+    if !released_day_matters(api) {
+        return None;
+    }
+    let from_rows = body
+        .get("list")
+        .and_then(|l| l.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row.get("ref_date")?.as_str())
+        .filter_map(crate::dates::parse_dashed)
+        .max();
+    cumulate_days.into_iter().max().max(from_rows)
 }
 
 /// The outcome of one answer.
@@ -93,9 +137,31 @@ pub struct ShapeError {
     pub excerpt: String,
 }
 
+/// What a plan may look at: the instant, the app's settings and what
+/// this API has already answered with data.
+pub struct Plan<'a> {
+    pub now: DateTime<Utc>,
+    pub api: Api,
+    pub app: &'a AppConfig,
+    /// Targets of this API that answered with samples (final or not).
+    pub fetched: &'a [Target],
+}
+
+impl<'a> Plan<'a> {
+    /// A plan of `api` for `app` at `now`, knowing nothing fetched yet.
+    pub fn new(now: DateTime<Utc>, api: Api, app: &'a AppConfig) -> Self {
+        Plan {
+            now,
+            api,
+            app,
+            fetched: &[],
+        }
+    }
+}
+
 pub trait Collector: Send + Sync {
-    /// The calls whose data should be on `/metrics` at `now`.
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target>;
+    /// The calls whose data should be on `/metrics` at `p.now`.
+    fn plan(&self, p: &Plan) -> Vec<Target>;
     /// Turns the JSON body of a successful call for `target` into samples.
     fn collect(
         &self,
@@ -298,6 +364,11 @@ pub(crate) mod fixtures {
             article_limit,
             oa_released_day: None,
         }
+    }
+
+    /// An app of `kind` with every default.
+    pub fn app(kind: crate::api::AppKind) -> crate::config::AppConfig {
+        crate::config::AppConfig::new("app", kind, "wx0000000000000000", Default::default())
     }
 
     /// The value of the first sample of `f` whose labels contain `labels`.

@@ -1,12 +1,12 @@
 //! Daily summary: cumulative visitors, shares and sharers of yesterday.
 
 use super::common::{
-    latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, ShapeError, Target,
+    latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, Plan, ShapeError,
+    Target,
 };
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::ListResponse;
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -25,7 +25,8 @@ pub struct DailySummaryRow {
 pub struct DailySummary;
 
 impl Collector for DailySummary {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

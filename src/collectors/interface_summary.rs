@@ -3,12 +3,11 @@
 //! (`getinterfacesummaryhour`). WeChat reports times in milliseconds; they
 //! are published in seconds.
 
-use super::common::{dated_rows, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{dated_rows, Collected, Collector, Ctx, Plan, ShapeError, Target};
 use super::common::{hour_label, latest_period};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 
-use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -50,7 +49,8 @@ fn values(rows: &[InterfaceSummaryRow]) -> [f64; 4] {
 pub struct InterfaceSummary;
 
 impl Collector for InterfaceSummary {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 
@@ -85,7 +85,8 @@ impl Collector for InterfaceSummary {
 pub struct InterfaceSummaryHour;
 
 impl Collector for InterfaceSummaryHour {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

@@ -11,7 +11,7 @@
 use super::common::latest_period;
 use super::common::Target;
 use super::common::{
-    dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError,
+    dedup, parse, skipped_error, skipped_notes, Collected, Collector, Ctx, Plan, ShapeError,
 };
 use crate::api::Api;
 use crate::dates::{compact, Period};
@@ -20,8 +20,6 @@ use crate::wechat::types::excerpt;
 use crate::wechat::types::Lenient;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use chrono::{DateTime, Utc};
 
 // The answer's types (the simulator serialises the same ones).
 
@@ -195,8 +193,11 @@ pub fn with_dimensions(api: Api, dimensions: &[String], plan: Vec<Target>) -> Ve
 }
 
 impl Collector for Performance {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
-        latest_period(Period::Daily, now)
+    /// The whole population of yesterday, and one target per value of
+    /// each of the app's `performance.dimensions` the module takes.
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let dims = &p.app.performance.dimensions;
+        with_dimensions(p.api, dims, latest_period(Period::Daily, p.now))
     }
 
     fn collect(

@@ -5,11 +5,9 @@
 //! provisional and asked for again until WeChat says they are final.
 
 use super::common::latest_period;
-use super::common::{dated_rows, is_delay, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{dated_rows, is_delay, Collected, Collector, Ctx, Plan, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
-
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -36,7 +34,8 @@ const KNOWN: [(&str, Family); 5] = [
 pub struct PublishSummary;
 
 impl Collector for PublishSummary {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

@@ -7,12 +7,11 @@
 //! the datacube's `msgid` `<msg_data_id>_<index>`.
 
 use super::common::latest_period;
-use super::common::{parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{parse, skipped_notes, Collected, Collector, Ctx, Plan, ShapeError, Target};
 use crate::dates::Period;
 use crate::families::{Family, Sample};
 use crate::wechat::types::Lenient;
-
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -97,7 +96,8 @@ pub struct PublishedArticles;
 
 impl Collector for PublishedArticles {
     /// The list is not dated: one call a day, with yesterday's data.
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

@@ -7,13 +7,12 @@
 
 use self::Retention as Body;
 use super::common::{
-    parse, skipped_error, skipped_notes, Collected, Collector, Ctx, ShapeError, Target,
+    parse, skipped_error, skipped_notes, Collected, Collector, Ctx, Plan, ShapeError, Target,
 };
 use crate::dates::{mp_ref_date, DateRange, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::KeyValue;
 use crate::wechat::types::Lenient;
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -31,7 +30,8 @@ pub struct Retention {
 pub struct Retained(pub Period);
 
 impl Collector for Retained {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         let latest = self.0.latest(now);
         self.0
             .retention_offsets()

@@ -8,14 +8,14 @@
 //! no row sent nothing: 0 once the day is known to be released.
 
 use super::common::{
-    dated_rows, hour_label, key_label, latest_period, sum_pairs, Collected, Collector, Ctx,
+    dated_rows, hour_label, key_label, latest_period, sum_pairs, Collected, Collector, Ctx, Plan,
     ShapeError, Target,
 };
 use super::names;
 use crate::dates::{DateRange, Period};
 use crate::families::{Family, Sample};
-
 use chrono::{DateTime, Utc};
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,8 @@ fn period_target(period: Period, now: DateTime<Utc>) -> Vec<Target> {
 pub struct UpstreamMsg(pub Period);
 
 impl Collector for UpstreamMsg {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         period_target(self.0, now)
     }
 
@@ -104,7 +105,8 @@ impl Collector for UpstreamMsg {
 pub struct UpstreamMsgHour;
 
 impl Collector for UpstreamMsgHour {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 
@@ -145,7 +147,8 @@ impl Collector for UpstreamMsgHour {
 pub struct UpstreamMsgDist(pub Period);
 
 impl Collector for UpstreamMsgDist {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         period_target(self.0, now)
     }
 

@@ -8,13 +8,12 @@
 
 use super::common::{
     dated_rows, dedup, key_label, latest_period, not_ready_unless_skipped, parse, sum_pairs,
-    Collected, Collector, Ctx, ShapeError, Target,
+    Collected, Collector, Ctx, Plan, ShapeError, Target,
 };
 use super::names;
 use crate::dates::{dashed, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::ListResponse;
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -40,7 +39,8 @@ pub struct UserSummary;
 pub struct UserCumulate;
 
 impl Collector for UserSummary {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 
@@ -77,7 +77,8 @@ impl Collector for UserSummary {
 }
 
 impl Collector for UserCumulate {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

@@ -3,11 +3,13 @@
 //! users. Each window is its own slot and call.
 
 use self::UserPortrait as Body;
-use super::common::{dedup, parse, skipped_notes, Collected, Collector, Ctx, ShapeError, Target};
+use super::common::{
+    dedup, parse, skipped_notes, Collected, Collector, Ctx, Plan, ShapeError, Target,
+};
 use crate::dates::{latest_day, DateRange};
 use crate::families::{Family, Sample};
 use crate::wechat::types::Lenient;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -69,7 +71,8 @@ pub struct Portrait;
 pub const WINDOWS: [u32; 3] = [1, 7, 30];
 
 impl Collector for Portrait {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         let end = latest_day(now);
         WINDOWS
             .iter()

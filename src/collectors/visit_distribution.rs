@@ -4,14 +4,13 @@
 use self::VisitDistribution as Body;
 use super::common::{
     dedup, key_label, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected,
-    Collector, Ctx, ShapeError, Target,
+    Collector, Ctx, Plan, ShapeError, Target,
 };
 use super::names;
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::KeyValue;
 use crate::wechat::types::Lenient;
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -34,7 +33,8 @@ pub struct VisitDistribution {
 pub struct Distribution;
 
 impl Collector for Distribution {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

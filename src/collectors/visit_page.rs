@@ -4,12 +4,11 @@
 use self::VisitPage as Body;
 use super::common::{
     dedup, latest_period, not_ready_unless_skipped, parse, skipped_notes, Collected, Collector,
-    Ctx, ShapeError, Target,
+    Ctx, Plan, ShapeError, Target,
 };
 use crate::dates::{compact, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::Lenient;
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -44,7 +43,8 @@ pub struct VisitPage {
 pub struct Pages;
 
 impl Collector for Pages {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(Period::Daily, now)
     }
 

@@ -2,12 +2,12 @@
 //! visitors, stay and depth of the latest complete period.
 
 use super::common::{
-    latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, ShapeError, Target,
+    latest_period, not_ready_unless_skipped, parse, Collected, Collector, Ctx, Plan, ShapeError,
+    Target,
 };
 use crate::dates::{mp_ref_date, Period};
 use crate::families::{Family, Sample};
 use crate::wechat::types::ListResponse;
-use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 // The answer's types (the simulator serialises the same ones).
@@ -34,7 +34,8 @@ pub struct VisitTrendRow {
 pub struct VisitTrend(pub Period);
 
 impl Collector for VisitTrend {
-    fn plan(&self, now: DateTime<Utc>) -> Vec<Target> {
+    fn plan(&self, p: &Plan) -> Vec<Target> {
+        let now = p.now;
         latest_period(self.0, now)
     }
 

@@ -16,7 +16,7 @@
 use crate::api::Api;
 use crate::clock::Clock;
 use crate::collectors::Target;
-use crate::collectors::{self, Collected, Ctx};
+use crate::collectors::{self, Collected, Ctx, Plan};
 use crate::config::{AppConfig, Config, PollSettings, TokenSourceConfig};
 use crate::expose::snapshot::SnapshotStore;
 use crate::poll::policy::{self, Decision};
@@ -59,6 +59,13 @@ impl AppPoller {
 }
 
 /// What the rest of the app's round does after an API's turn.
+/// One API's work in a round (see `Poller::plan_round`).
+struct Round {
+    plan: Vec<Target>,
+    fallback_plan: Vec<Target>,
+    work: VecDeque<Target>,
+}
+
 enum Flow {
     Continue,
     /// An app-scoped failure: the app is done for the round.
@@ -202,11 +209,18 @@ impl Poller {
         let mut next = Vec::with_capacity(all.len());
         for cfg in all.iter().copied() {
             // `==` covers the resolved secret too: a rotated secret is a new app.
-            let rebuild = wechat_changed
+            let new_client = wechat_changed
                 || (platform_changed && matches!(cfg.token, TokenSourceConfig::Authorizer { .. }));
             match old.iter().find(|a| a.config == *cfg) {
-                Some(a) if !rebuild => next.push(a.clone()),
-                _ => {
+                Some(a) if !new_client => next.push(a.clone()),
+                // Same app, new way to reach WeChat: a new client, the
+                // same state and data.
+                Some(a) => {
+                    let app = self.new_app(cfg);
+                    *app.lock() = a.lock().clone();
+                    next.push(Arc::new(app));
+                }
+                None => {
                     let app = self.new_app(cfg);
                     let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
                     restore_app(&app, &saved);
@@ -374,64 +388,22 @@ impl Poller {
         now: DateTime<Utc>,
         release_hour: f64,
     ) -> Flow {
-        let collector = collectors::collector(api);
-        // An app's performance breakdown adds slots to the module's plan.
-        let dims = &app.config.performance.dimensions;
-        let with_dims = |p| collectors::performance::with_dimensions(api, dims, p);
-        let plan = with_dims(collector.plan(now));
-        let fallback_plan = with_dims(collector.plan(previous_period_instant(now, api.period())));
-        let mut work: VecDeque<Target> = {
-            let mut st = app.lock();
-            let Some(s) = st.apis.get_mut(&api) else {
-                return Flow::Continue;
-            };
-            if s.disabled.is_some() {
-                return Flow::Continue;
-            }
-            s.prune(&plan);
-            plan.iter()
-                .filter(|t| due(s, t, now, release_hour))
-                .copied()
-                .collect()
+        let Some(Round {
+            plan,
+            fallback_plan,
+            mut work,
+        }) = self.plan_round(app, api, now, release_hour)
+        else {
+            return Flow::Continue;
         };
         let mut tried_fallback = Vec::new();
         // poll_success says how this round's calls went: any failure is 0;
         // "not ready" is not a failure.
         let called = !work.is_empty();
         while let Some(target) = work.pop_front() {
-            let result = app
-                .client
-                .call(&api.spec().call(target.range, target.slot))
-                .await;
+            let outcome = self.fetch(app, api, target).await;
+            let app_name = app.config.name.as_str();
             let mut st = app.lock();
-            // Official Account answers can be empty for "nothing happened":
-            // getusercumulate tells which day is released.
-            let oa_released_day = crate::collectors::released_day_matters(api)
-                .then(|| st.apis.get(&Api::UserCumulate))
-                .flatten()
-                .and_then(|c| c.published().map(|f| f.target.range.end).max());
-            let ctx = Ctx {
-                app: &app.config.name,
-                page_limit: app.config.page_limit,
-                article_limit: app.config.article_limit,
-                oa_released_day,
-            };
-            let outcome = result.and_then(|body| {
-                collector.collect(&ctx, &target, body).map_err(|e| {
-                    // The call itself succeeded, so the client counted no error.
-                    self.metrics
-                        .api_errors
-                        .with_label_values(&[&app.config.name, api.label(), "decode"])
-                        .inc();
-                    ApiError::Shape {
-                        api: api.label(),
-                        path: e.path,
-                        reason: e.reason,
-                        excerpt: e.excerpt,
-                    }
-                })
-            });
-            let app_name = app.config.name.clone();
             // The samples, and when to ask again if they may still change.
             let (samples, again) = match outcome {
                 Ok(Collected::Samples(samples)) => (samples, None),
@@ -440,31 +412,20 @@ impl Poller {
                     Some(now + crate::poll::schedule::PROVISIONAL_RECHECK),
                 ),
                 Ok(Collected::Partial { samples, skipped }) => {
-                    self.metrics
-                        .answer_parts_skipped
-                        .with_label_values(&[&app_name, api.label()])
-                        .inc_by(skipped.len() as u64);
-                    warn!(
-                        app = %app_name,
-                        api = api.label(),
-                        skipped = skipped.len(),
-                        first = %skipped[0],
-                        advice = "WeChat changed the shape of part of this answer; the parts that fit are published",
-                        "answer partly skipped"
-                    );
+                    self.report_skipped(app_name, api, &skipped);
                     (samples, None)
                 }
                 Ok(Collected::NotReady) => {
                     let ctx = (&fallback_plan[..], &mut tried_fallback, &mut work);
-                    self.not_ready(&app_name, &mut st, api, target, ctx, now, release_hour);
+                    self.not_ready(app_name, &mut st, api, target, ctx, now, release_hour);
                     continue;
                 }
                 Err(e) if e.class() == ErrorClass::NotReady => {
                     let ctx = (&fallback_plan[..], &mut tried_fallback, &mut work);
-                    self.not_ready(&app_name, &mut st, api, target, ctx, now, release_hour);
+                    self.not_ready(app_name, &mut st, api, target, ctx, now, release_hour);
                     continue;
                 }
-                Err(e) => return self.on_failure(&app_name, &mut st, api, &e, now),
+                Err(e) => return self.on_failure(app_name, &mut st, api, &e, now),
             };
             st.hard_failures = 0;
             let Some(s) = st.apis.get_mut(&api) else {
@@ -486,6 +447,95 @@ impl Poller {
             }
         }
         Flow::Continue
+    }
+
+    /// What `api` of `app` should show at `now` (its plan), what to show
+    /// meanwhile when that is not ready (the previous period's plan), and
+    /// the targets due now. `None` when the app has no such API or WeChat
+    /// disabled it.
+    fn plan_round(
+        &self,
+        app: &AppPoller,
+        api: Api,
+        now: DateTime<Utc>,
+        release_hour: f64,
+    ) -> Option<Round> {
+        let collector = collectors::collector(api);
+        let mut st = app.lock();
+        let s = st.apis.get_mut(&api)?;
+        if s.disabled.is_some() {
+            return None;
+        }
+        let fetched = s.fetched_targets();
+        let mut p = Plan::new(now, api, &app.config);
+        p.fetched = &fetched;
+        let plan = collector.plan(&p);
+        p.now = previous_period_instant(now, api.period());
+        let fallback_plan = collector.plan(&p);
+        s.prune(&plan);
+        let work = plan
+            .iter()
+            .filter(|t| due(s, t, now, release_hour))
+            .copied()
+            .collect();
+        Some(Round {
+            plan,
+            fallback_plan,
+            work,
+        })
+    }
+
+    /// Calls WeChat for `target` and turns the answer into samples. An
+    /// answer that does not fit is an error of its own (`decode`).
+    async fn fetch(
+        &self,
+        app: &AppPoller,
+        api: Api,
+        target: Target,
+    ) -> Result<Collected, ApiError> {
+        let body = app
+            .client
+            .call(&api.spec().call(target.range, target.slot))
+            .await?;
+        let st = app.lock();
+        let cumulate_days = st
+            .apis
+            .get(&Api::UserCumulate)
+            .into_iter()
+            .flat_map(|c| c.published().map(|f| f.target.data_period.end));
+        let ctx = Ctx::new(&app.config, api, cumulate_days, &body);
+        collectors::collector(api)
+            .collect(&ctx, &target, body)
+            .map_err(|e| {
+                // The call itself succeeded, so the client counted no error.
+                self.metrics
+                    .api_errors
+                    .with_label_values(&[&app.config.name, api.label(), "decode"])
+                    .inc();
+                ApiError::Shape {
+                    api: api.label(),
+                    path: e.path,
+                    reason: e.reason,
+                    excerpt: e.excerpt,
+                }
+            })
+    }
+
+    /// Parts of an answer that did not fit: counted and logged; the rest
+    /// is published.
+    fn report_skipped(&self, app: &str, api: Api, skipped: &[String]) {
+        self.metrics
+            .answer_parts_skipped
+            .with_label_values(&[app, api.label()])
+            .inc_by(skipped.len() as u64);
+        warn!(
+            app = %app,
+            api = api.label(),
+            skipped = skipped.len(),
+            first = %skipped.first().map(String::as_str).unwrap_or_default(),
+            advice = "WeChat changed the shape of part of this answer; the parts that fit are published",
+            "answer partly skipped"
+        );
     }
 
     /// A "not ready" answer: ask again later; with nothing to show yet

@@ -134,7 +134,7 @@ async fn every_endpoint_answers_and_collects() {
     ] {
         for api in Api::for_kind(kind) {
             let c = collector(api);
-            for target in c.plan(now) {
+            for target in crate::common::plan(api, now) {
                 let body = client
                     .call(&api.call_for(target.range))
                     .await

@@ -37,6 +37,21 @@ pub struct Harness {
     pub config: Config,
 }
 
+/// `api`'s plan at `now` for an app with every default, nothing fetched.
+pub fn plan(
+    api: wechat_exporter::api::Api,
+    now: DateTime<Utc>,
+) -> Vec<wechat_exporter::collectors::Target> {
+    let app = AppConfig::new(
+        "plan",
+        api.app_kind(),
+        "wx0000000000000000",
+        Secret::default(),
+    );
+    let p = wechat_exporter::collectors::Plan::new(now, api, &app);
+    wechat_exporter::collectors::collector(api).plan(&p)
+}
+
 pub fn mp_app(name: &str) -> AppConfig {
     AppConfig::new(name, AppKind::Miniprogram, MP_APPID, Secret::new(MP_SECRET))
 }

@@ -113,7 +113,7 @@ fn collect_all(body: &Value) -> usize {
     let mut n = 0;
     for api in Api::ALL {
         let c = collector(api);
-        for target in c.plan(now) {
+        for target in crate::common::plan(api, now) {
             for oa_released_day in [None, Some(target.range.begin)] {
                 let ctx = Ctx {
                     app: "fuzz",
@@ -182,7 +182,7 @@ fn real_bodies() -> &'static Vec<(Api, Value)> {
                     (a.app_kind() == wechat_exporter::api::AppKind::Miniprogram)
                         == (appid == MP_APPID)
                 }) {
-                    for target in collector(api).plan(utc(NOW)) {
+                    for target in crate::common::plan(api, utc(NOW)) {
                         let v: Value = client
                             .post(format!("{url}{}?access_token={token}", api.path()))
                             .json(&api.spec().body(target.range))
@@ -255,7 +255,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
     // Unmutated, every body gives samples.
     for (api, body) in bodies.iter() {
         let c = collector(*api);
-        let ok = c.plan(utc(NOW)).iter().any(|t| {
+        let ok = crate::common::plan(*api, utc(NOW)).iter().any(|t| {
             matches!(
                 c.collect(
                     &Ctx {
@@ -298,7 +298,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                 mutate(&mut b, &mut at, with);
             }
             let c = collector(*api);
-            for t in c.plan(utc(NOW)) {
+            for t in crate::common::plan(*api, utc(NOW)) {
                 for released in [None, Some(t.range.begin)] {
                     let ctx = Ctx {
                         app: "a",

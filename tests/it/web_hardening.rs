@@ -42,6 +42,11 @@ async fn scrape_tls(c: &reqwest::Client, port: u16) -> Option<Exposition> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_config_that_turns_empty_invalid_or_open_is_refused_and_counted() {
+    if !crate::web_toolkit::have_toolkit_testdata(
+        "web_config_that_turns_empty_invalid_or_open_is_refused_and_counted",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("web.yml");
     let good = format!("{}{}", inline_tls_yaml(""), users_yaml("pw"));
@@ -129,6 +134,11 @@ async fn web_config_that_turns_empty_invalid_or_open_is_refused_and_counted() {
 
 #[test]
 fn a_key_or_binary_given_as_web_config_is_never_echoed() {
+    if !crate::web_toolkit::have_toolkit_testdata(
+        "a_key_or_binary_given_as_web_config_is_never_echoed",
+    ) {
+        return;
+    }
     let key = std::fs::read_to_string(testdata().join("server.key")).unwrap();
     let fragments: Vec<&str> = key
         .lines()
