@@ -9,6 +9,9 @@
 // (sometimes 15:00) and the exporter polls every ~30 minutes, so `for:`
 // durations are long (an hour or more) except where a single event is the
 // problem (quota, IP whitelist).
+// The APIs released daily, written from the API catalogue.
+local apis = import '../apis.libsonnet';
+
 local withRunbook(cfg, rules) = [
   r { annotations+: { runbook_url: cfg.runbookURLPattern % std.asciiLower(r.alert) } }
   for r in rules
@@ -136,9 +139,9 @@ local withRunbook(cfg, rules) = [
           {
             alert: 'WechatDataNotReleased',
             expr: |||
-              wechat_exporter_data_ready{%(selector)s, api=~"daily_summary|daily_visit_trend|visit_distribution|daily_retention|visit_page|user_summary|user_cumulate|daily_messages|hourly_messages|daily_message_distribution|daily_interface_summary|hourly_interface_summary|publish_summary|article_reads|article_shares|article_totals|performance_.*"} == 0
+              wechat_exporter_data_ready{%(selector)s, api=~"%(releasedDaily)s"} == 0
               and on () ((hour() + 8) %% 24 >= %(dataNotReleasedHour)s)
-            ||| % cfg,
+            ||| % (cfg { releasedDaily: std.join('|', apis.releasedDaily) }),
             'for': '30m',
             labels: { severity: 'warning', category: 'data' },
             annotations: {

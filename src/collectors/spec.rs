@@ -120,6 +120,15 @@ impl ApiSpec {
         }
     }
 
+    /// Whether WeChat releases this API's yesterday each morning (a day's
+    /// data asked for the day after): what `WechatDataNotReleased` judges.
+    /// Not the portrait's moving windows, nor lists that are not dated.
+    pub fn released_daily(&self) -> bool {
+        self.period == Period::Daily
+            && !matches!(self.span, Span::RecentWindow(_))
+            && !matches!(self.request, Request::Latest { .. })
+    }
+
     /// The performance module of this row, if it is one.
     pub fn module(&self) -> Option<&'static str> {
         match self.request {

@@ -10,6 +10,7 @@ mod binary;
 mod client;
 mod common;
 mod deploy;
+mod derived;
 mod exporter;
 mod faults;
 mod fuzz;
