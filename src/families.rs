@@ -92,42 +92,36 @@ families! {
     OaArticleInfo => "wechat_official_account_article_info", "1 for each recently published article with its title; join on (app, msgid) for titles; polled.";
 }
 
-/// Gauges derived from the poller state: one per (app, api), and the last
-/// (`app_paused`) one per app. Rendered by `snapshot.rs`.
-pub const STATE_FAMILIES: [(&str, &str); 8] = [
-    (
-        "wechat_data_date_timestamp_seconds",
-        "Beijing midnight at the start of the day, week or month that the published values of this API belong to.",
-    ),
-    (
-        "wechat_exporter_last_success_timestamp_seconds",
-        "When this API last answered with data.",
-    ),
-    (
-        "wechat_exporter_poll_success",
-        "1 if the last poll of this API succeeded or found data not released yet, 0 if it failed.",
-    ),
-    (
-        "wechat_exporter_data_ready",
-        "1 once the latest period's data has been fetched, 0 while WeChat has not released it.",
-    ),
-    (
-        "wechat_exporter_api_enabled",
-        "1 if this API is polled for the app, 0 if WeChat said the app may not use it.",
-    ),
-    (
-        "wechat_exporter_api_backoff_until_timestamp_seconds",
-        "While this API backs off after a failure of its own (see errcode), when it will next be asked; absent otherwise.",
-    ),
-    (
-        "wechat_exporter_data_final",
-        "1 when WeChat says the published values of this API are final, 0 while they may still change (is_delay) and are asked again hourly.",
-    ),
-    (
-        "wechat_exporter_app_paused",
-        "1 while polling of the app is paused (daily quota, credentials, IP whitelist), else 0.",
-    ),
-];
+macro_rules! state_families {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// A gauge derived from the poller state: one per (app, api), but
+        /// `AppPaused`, one per app. Rendered by `expose/snapshot.rs`, in
+        /// this order after the data families.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum StateFamily { $($variant),* }
+
+        impl StateFamily {
+            pub const ALL: &'static [StateFamily] = &[$(StateFamily::$variant),*];
+            pub fn name(&self) -> &'static str {
+                match self { $(StateFamily::$variant => $name),* }
+            }
+            pub fn help(&self) -> &'static str {
+                match self { $(StateFamily::$variant => $help),* }
+            }
+        }
+    };
+}
+
+state_families! {
+    DataDate => "wechat_data_date_timestamp_seconds", "Beijing midnight at the start of the day, week or month that the published values of this API belong to.";
+    LastSuccess => "wechat_exporter_last_success_timestamp_seconds", "When this API last answered with data.";
+    PollSuccess => "wechat_exporter_poll_success", "1 if the last poll of this API succeeded or found data not released yet, 0 if it failed.";
+    DataReady => "wechat_exporter_data_ready", "1 once the latest period's data has been fetched, 0 while WeChat has not released it.";
+    ApiEnabled => "wechat_exporter_api_enabled", "1 if this API is polled for the app, 0 if WeChat said the app may not use it.";
+    BackoffUntil => "wechat_exporter_api_backoff_until_timestamp_seconds", "While this API backs off after a failure of its own (see errcode), when it will next be asked; absent otherwise.";
+    DataFinal => "wechat_exporter_data_final", "1 when WeChat says the published values of this API are final, 0 while they may still change (is_delay) and are asked again hourly.";
+    AppPaused => "wechat_exporter_app_paused", "1 while polling of the app is paused (daily quota, credentials, IP whitelist), else 0.";
+}
 
 /// One published value: its family, its rendered label set and the value.
 /// Labels are rendered once, when the data arrives, so that a snapshot

@@ -15,7 +15,7 @@
 //! (curl 7.x) decode only the first member.
 
 use crate::api::{Api, AppKind};
-use crate::families::{render_labels, write_value, Family, STATE_FAMILIES};
+use crate::families::{render_labels, write_value, Family, StateFamily};
 use crate::self_metrics::SelfMetrics;
 use crate::state::AppRef;
 use arc_swap::ArcSwap;
@@ -297,6 +297,16 @@ impl SnapshotStore {
 /// One family's body, in app order: `(app index, block id, lines)`.
 type Column = Vec<(usize, u64, Bytes)>;
 
+/// What the apps' state gives a snapshot: each data family's blocks, each
+/// state gauge's lines per group of apps, the landing page's statuses.
+struct Collected {
+    by_family: Vec<Column>,
+    /// Per state family (`StateFamily` order), per group of apps.
+    state_lines: Vec<Vec<String>>,
+    statuses: Vec<AppStatus>,
+    ready: bool,
+}
+
 /// Builds the full exposition from the apps' current state.
 pub fn build(
     apps: &[AppRef<'_>],
@@ -306,19 +316,52 @@ pub fn build(
     now: DateTime<Utc>,
     cache: &mut GzipCache,
 ) -> Snapshot {
-    let mut by_family: Vec<Column> = vec![Vec::new(); Family::ALL.len()];
-    // Per state family, per group of apps: the rendered lines.
+    let c = collect(apps, now);
+    let mut body: Vec<Bytes> = Vec::new();
+    let mut gz: Vec<Piece> = Vec::new();
+    let mut slots_used = std::collections::HashSet::new();
+    let mut out = Out {
+        body: &mut body,
+        gz: &mut gz,
+        slots_used: &mut slots_used,
+        cache,
+    };
+    out.data_families(&c.by_family);
+    out.state_families(c.state_lines);
+    // Groups of apps that are gone would otherwise be kept forever.
+    cache.members.retain(|slot, _| slots_used.contains(slot));
+    let tail = Bytes::from(exporter_tail(apps.len(), round_secs, extra, metrics));
+    gz.push(Piece::of(std::slice::from_ref(&tail)));
+    body.push(tail);
+
+    let (open, crc, len) = gzip_open(gz);
+    let closed: Vec<Bytes> = open.iter().cloned().chain([gzip_tail(crc, len)]).collect();
+    Snapshot {
+        body: Segments::new(body),
+        gzip: Segments::new(closed),
+        gzip_open: Segments::new(open),
+        gzip_sum: (crc, len),
+        apps: c.statuses,
+        ready: c.ready,
+        built_at: Some(Utc::now()),
+    }
+}
+
+/// Reads every app's state once, under its lock.
+fn collect(apps: &[AppRef<'_>], now: DateTime<Utc>) -> Collected {
     let groups = apps.len().div_ceil(GROUP_APPS);
-    let mut state_lines: Vec<Vec<String>> = vec![vec![String::new(); groups]; STATE_FAMILIES.len()];
-    let mut statuses = Vec::with_capacity(apps.len());
-    let mut ready = true;
+    let mut c = Collected {
+        by_family: vec![Vec::new(); Family::ALL.len()],
+        state_lines: vec![vec![String::new(); groups]; StateFamily::ALL.len()],
+        statuses: Vec::with_capacity(apps.len()),
+        ready: true,
+    };
     for (i, app) in apps.iter().enumerate() {
         let g = i / GROUP_APPS;
         let st = crate::state::lock(app.state);
-        ready &= st.polled_once;
-        let name = app.name;
+        c.ready &= st.polled_once;
         let mut status = AppStatus {
-            name: name.to_string(),
+            name: app.name.to_string(),
             kind: app.kind,
             last_success: None,
             data_date: None,
@@ -328,92 +371,144 @@ pub fn build(
             apis_total: st.apis.len(),
         };
         for (api, s) in &st.apis {
-            let labels = render_labels(&[("app", name), ("api", api.label())]);
-            let mut data_date: Option<NaiveDate> = None;
-            for f in s.published() {
-                let d = f.target.data_period.begin;
-                data_date = Some(data_date.map_or(d, |cur| cur.min(d)));
-                for (fam, lines) in f.samples.parts() {
-                    by_family[*fam as usize].push((i, f.samples.id(), lines.clone()));
-                }
-            }
-            let mut state =
-                |k: usize, v: f64| line(&mut state_lines[k][g], STATE_FAMILIES[k].0, &labels, v);
-            if let Some(d) = data_date {
-                state(0, crate::dates::beijing_midnight(d).timestamp() as f64);
-                if *api != Api::UserPortrait {
-                    status.data_date = Some(status.data_date.map_or(d, |c: NaiveDate| c.max(d)));
-                }
-            }
-            if let Some(t) = s.last_success {
-                state(1, t.timestamp() as f64);
-                status.last_success = Some(status.last_success.map_or(t, |c| c.max(t)));
-            }
-            if let Some(ok) = s.poll_success {
-                state(2, if ok { 1.0 } else { 0.0 });
-                status.apis_ok += ok as usize;
-            }
-            state(3, if s.data_ready { 1.0 } else { 0.0 });
-            state(4, if s.disabled.is_some() { 0.0 } else { 1.0 });
-            state(6, if s.provisional.is_empty() { 1.0 } else { 0.0 });
-            if let Some(b) = s.backoff.as_ref().filter(|b| b.until > now) {
-                state(5, b.until.timestamp() as f64);
-            }
+            collect_api(&mut c, (i, g), app.name, *api, s, now, &mut status);
         }
         let is_paused = st.paused_until.is_some_and(|u| u > now) as u8;
+        let k = StateFamily::AppPaused;
+        let labels = render_labels(&[("app", app.name)]);
         line(
-            &mut state_lines[7][g],
-            STATE_FAMILIES[7].0,
-            &render_labels(&[("app", name)]),
+            &mut c.state_lines[k as usize][g],
+            k.name(),
+            &labels,
             is_paused as f64,
         );
-        statuses.push(status);
+        c.statuses.push(status);
+    }
+    c
+}
+
+/// One API of one app: its published blocks and its state gauges.
+fn collect_api(
+    c: &mut Collected,
+    (i, g): (usize, usize),
+    app: &str,
+    api: Api,
+    s: &crate::state::ApiState,
+    now: DateTime<Utc>,
+    status: &mut AppStatus,
+) {
+    let labels = render_labels(&[("app", app), ("api", api.label())]);
+    let mut data_date: Option<NaiveDate> = None;
+    for f in s.published() {
+        let d = f.target.data_period.begin;
+        data_date = Some(data_date.map_or(d, |cur| cur.min(d)));
+        for (fam, lines) in f.samples.parts() {
+            c.by_family[*fam as usize].push((i, f.samples.id(), lines.clone()));
+        }
+    }
+    let mut state =
+        |k: StateFamily, v: f64| line(&mut c.state_lines[k as usize][g], k.name(), &labels, v);
+    if let Some(d) = data_date {
+        state(
+            StateFamily::DataDate,
+            crate::dates::beijing_midnight(d).timestamp() as f64,
+        );
+        if api != Api::UserPortrait {
+            status.data_date = Some(status.data_date.map_or(d, |c: NaiveDate| c.max(d)));
+        }
+        // Whether what is published is final: said only of something
+        // published (an API that never answered has nothing to be final).
+        state(
+            StateFamily::DataFinal,
+            if s.provisional.is_empty() { 1.0 } else { 0.0 },
+        );
+    }
+    if let Some(t) = s.last_success {
+        state(StateFamily::LastSuccess, t.timestamp() as f64);
+        status.last_success = Some(status.last_success.map_or(t, |c| c.max(t)));
+    }
+    if let Some(ok) = s.poll_success {
+        state(StateFamily::PollSuccess, if ok { 1.0 } else { 0.0 });
+        status.apis_ok += ok as usize;
+    }
+    state(StateFamily::DataReady, if s.data_ready { 1.0 } else { 0.0 });
+    state(
+        StateFamily::ApiEnabled,
+        if s.disabled.is_some() { 0.0 } else { 1.0 },
+    );
+    if let Some(b) = s.backoff.as_ref().filter(|b| b.until > now) {
+        state(StateFamily::BackoffUntil, b.until.timestamp() as f64);
+    }
+}
+
+/// Where a snapshot's pieces go: the plain body, the gzip pieces, and the
+/// gzip cache slots in use.
+struct Out<'a> {
+    body: &'a mut Vec<Bytes>,
+    gz: &'a mut Vec<Piece>,
+    slots_used: &'a mut std::collections::HashSet<(usize, usize)>,
+    cache: &'a mut GzipCache,
+}
+
+impl Out<'_> {
+    fn header(&mut self, name: &str, help: &str) {
+        let head = Bytes::from(header(name, help));
+        self.gz.push(Piece::of(std::slice::from_ref(&head)));
+        self.body.push(head);
     }
 
-    let mut body: Vec<Bytes> = Vec::new();
-    let mut gz: Vec<Piece> = Vec::new();
-    let mut slots_used = std::collections::HashSet::new();
-    for (fi, (fam, column)) in Family::ALL.iter().zip(&by_family).enumerate() {
-        if column.is_empty() {
-            continue;
-        }
-        let head = Bytes::from(header(fam.name(), fam.help()));
-        gz.push(Piece::of(std::slice::from_ref(&head)));
-        body.push(head);
-        for group in column.chunk_by(|a, b| a.0 / GROUP_APPS == b.0 / GROUP_APPS) {
-            let parts: Vec<Bytes> = group.iter().map(|(_, _, b)| b.clone()).collect();
-            let ids = group.iter().map(|(_, id, _)| *id).collect();
-            let slot = (fi, group[0].0 / GROUP_APPS);
-            slots_used.insert(slot);
-            gz.push(cache.piece(slot, MemberKey::Ids(ids), &parts));
-            body.extend(parts);
-        }
-    }
-    for (k, ((name, help), per_group)) in STATE_FAMILIES.iter().zip(state_lines).enumerate() {
-        if per_group.iter().all(String::is_empty) {
-            continue;
-        }
-        let head = Bytes::from(header(name, help));
-        gz.push(Piece::of(std::slice::from_ref(&head)));
-        body.push(head);
-        for (g, text) in per_group.into_iter().enumerate() {
-            if text.is_empty() {
+    /// The data families in `/metrics` order, each app group's blocks one
+    /// cached gzip piece.
+    fn data_families(&mut self, by_family: &[Column]) {
+        for (fi, (fam, column)) in Family::ALL.iter().zip(by_family).enumerate() {
+            if column.is_empty() {
                 continue;
             }
-            let text = Bytes::from(text);
-            let slot = (Family::ALL.len() + k, g);
-            slots_used.insert(slot);
-            gz.push(cache.piece(
-                slot,
-                MemberKey::Text(text.clone()),
-                std::slice::from_ref(&text),
-            ));
-            body.push(text);
+            self.header(fam.name(), fam.help());
+            for group in column.chunk_by(|a, b| a.0 / GROUP_APPS == b.0 / GROUP_APPS) {
+                let parts: Vec<Bytes> = group.iter().map(|(_, _, b)| b.clone()).collect();
+                let ids = group.iter().map(|(_, id, _)| *id).collect();
+                let slot = (fi, group[0].0 / GROUP_APPS);
+                self.slots_used.insert(slot);
+                self.gz
+                    .push(self.cache.piece(slot, MemberKey::Ids(ids), &parts));
+                self.body.extend(parts);
+            }
         }
     }
-    // Groups of apps that are gone would otherwise be kept forever.
-    cache.members.retain(|slot, _| slots_used.contains(slot));
 
+    /// The state gauges, rendered per publish, per group of apps.
+    fn state_families(&mut self, state_lines: Vec<Vec<String>>) {
+        for (k, (fam, per_group)) in StateFamily::ALL.iter().zip(state_lines).enumerate() {
+            if per_group.iter().all(String::is_empty) {
+                continue;
+            }
+            self.header(fam.name(), fam.help());
+            for (g, text) in per_group.into_iter().enumerate() {
+                if text.is_empty() {
+                    continue;
+                }
+                let text = Bytes::from(text);
+                let slot = (Family::ALL.len() + k, g);
+                self.slots_used.insert(slot);
+                self.gz.push(self.cache.piece(
+                    slot,
+                    MemberKey::Text(text.clone()),
+                    std::slice::from_ref(&text),
+                ));
+                self.body.push(text);
+            }
+        }
+    }
+}
+
+/// The exporter-wide gauges and the accumulating self-metrics.
+fn exporter_tail(
+    apps: usize,
+    round_secs: f64,
+    extra: &[(String, String)],
+    metrics: &SelfMetrics,
+) -> Vec<u8> {
     let mut tail = String::new();
     let extra_labels: Vec<(&str, &str)> = extra
         .iter()
@@ -427,7 +522,7 @@ pub fn build(
         tail,
         "wechat_exporter_apps{{{}}} {}",
         render_labels(&extra_labels),
-        apps.len()
+        apps
     );
     tail.push_str(&header(
         "wechat_exporter_poll_duration_seconds",
@@ -442,21 +537,7 @@ pub fn build(
     tail.push('\n');
     let mut tail = tail.into_bytes();
     metrics.render_into(&mut tail);
-    let tail = Bytes::from(tail);
-    gz.push(Piece::of(std::slice::from_ref(&tail)));
-    body.push(tail);
-
-    let (open, crc, len) = gzip_open(gz);
-    let closed: Vec<Bytes> = open.iter().cloned().chain([gzip_tail(crc, len)]).collect();
-    Snapshot {
-        body: Segments::new(body),
-        gzip: Segments::new(closed),
-        gzip_open: Segments::new(open),
-        gzip_sum: (crc, len),
-        apps: statuses,
-        ready,
-        built_at: Some(Utc::now()),
-    }
+    tail
 }
 
 fn header(name: &str, help: &str) -> String {
