@@ -75,11 +75,12 @@ families! {
     MpPerfLaunch => "wechat_miniprogram_performance_launch_seconds", "Mini Program launch stage times yesterday (module 10017, milliseconds / 1000), by indicator table and dimension; polled.";
     MpPerfPageSwitch => "wechat_miniprogram_performance_page_switch_seconds", "Mini Program page switch times yesterday (module 10021, milliseconds / 1000), by indicator table and dimension; polled.";
     MpPerfMemory => "wechat_miniprogram_performance_memory_bytes", "Mini Program memory indicators yesterday (module 10022, MB * 2^20), by indicator table and dimension; polled.";
-    MpPerfMemoryAnomaly => "wechat_miniprogram_performance_memory_anomaly", "Mini Program memory anomaly indicators yesterday (module 10023), as WeChat sends them, by indicator table and dimension; polled.";
+    MpPerfMemoryAnomaly => "wechat_miniprogram_performance_memory_anomaly", "Deprecated: the same values as wechat_miniprogram_performance_memory_anomaly_rate, which replaces it; removed in the next release.";
+    MpPerfMemoryAnomalyRate => "wechat_miniprogram_performance_memory_anomaly_rate", "Mini Program memory anomaly rates yesterday (module 10023, e.g. 内存告警率) exactly as WeChat sends them (WeChat documents no unit for them), by indicator table and dimension; polled.";
     OaArticleReaders => "wechat_official_account_article_readers", "Readers of the article yesterday (getarticleread read_user), top article_limit articles; see wechat_exporter_data_final; polled.";
     OaArticleReadersBySource => "wechat_official_account_article_readers_by_source", "Readers of the article yesterday by where they came from (read_user_source); polled.";
     OaArticleSharers => "wechat_official_account_article_sharers", "Users who shared the article yesterday (getarticleshare share_user), top article_limit articles; polled.";
-    OaArticleCumulativeReaders => "wechat_official_account_article_cumulative_readers", "Readers of the article from its publication to yesterday (getarticletotaldetail read_user), articles published in the last 30 days, top article_limit; polled.";
+    OaArticleCumulativeReaders => "wechat_official_account_article_cumulative_readers", "Readers of the article from its publication to yesterday (getarticletotaldetail read_user), articles published in the last 30 days, top article_limit per publish date; polled.";
     OaArticleCumulativeSharers => "wechat_official_account_article_cumulative_sharers", "Users who shared the article since its publication (share_user); polled.";
     OaArticleCumulativeLikes => "wechat_official_account_article_cumulative_likes", "Thumbs-up given to the article since its publication (like_user); polled.";
     OaArticleCumulativeHearts => "wechat_official_account_article_cumulative_hearts", "Hearts (zaikan_user) given to the article since its publication; polled.";
@@ -87,9 +88,12 @@ families! {
     OaArticleCumulativeCollections => "wechat_official_account_article_cumulative_collections", "Users who saved the article since its publication (collection_user); polled.";
     OaArticleCumulativeReadFinishRatio => "wechat_official_account_article_cumulative_read_finish_ratio", "Share of the article's readers who read it to the end (read_finish_rate, 0-1); polled.";
     OaArticleCumulativeReadDeliveryRatio => "wechat_official_account_article_cumulative_read_delivery_ratio", "Readers of the article divided by the users it was delivered to (read_delivery_rate, 0-1); polled.";
-    OaArticleCumulativeDetail => "wechat_official_account_article_cumulative_detail", "Any other number getarticletotaldetail reports for the article (and its publish_type), by field name; polled.";
+    OaArticleCumulativePraiseYuan => "wechat_official_account_article_cumulative_praise_yuan", "Money given to the article's author since its publication, in yuan (praise_money, sent in fen / 100); polled.";
+    OaArticleCumulativeReadDurationAverage => "wechat_official_account_article_cumulative_read_duration_average_seconds", "Average time a reader spent on the article since its publication (read_avg_activetime, sent in minutes * 60); polled.";
+    OaArticleCumulativeDetail => "wechat_official_account_article_cumulative_detail", "Any other number getarticletotaldetail reports for the article (and its publish_type), by field name, as sent; praise_money and read_avg_activetime here are deprecated (see the _praise_yuan and _read_duration_average_seconds families); polled.";
     OaArticlePublishedTimestamp => "wechat_official_account_article_published_timestamp_seconds", "Beijing midnight of the day the article was published (ref_date); polled.";
     OaArticleInfo => "wechat_official_account_article_info", "1 for each recently published article with its title; join on (app, msgid) for titles; polled.";
+    OaArticleCumulativeInfo => "wechat_official_account_article_cumulative_info", "1 for each article getarticletotaldetail answers with a title, labelled with it and its publish date; join on (app, msgid) for titles, before wechat_official_account_article_info; polled.";
 }
 
 macro_rules! state_families {

@@ -27,7 +27,7 @@ local modules = [
   ['launch_seconds', 'Launch time', 's', 'Launch stage times (module 10017, 启动各阶段耗时): one value per stage (table).'],
   ['page_switch_seconds', 'Page switch time', 's', 'Page switch time (module 10021, 页面切换耗时).'],
   ['memory_bytes', 'Memory', 'bytes', 'Memory (module 10022, 内存指标): average use (memory) and average growth (memorydiff).'],
-  ['memory_anomaly', 'Memory anomalies', 'short', "Memory anomalies (module 10023, 内存异常), as WeChat sends them (its unit is not documented)."],
+  ['memory_anomaly_rate', 'Memory anomaly rate', 'short', "Memory anomaly rates (module 10023, 内存异常, e.g. 内存告警率), exactly as WeChat sends them: WeChat documents no unit (percent, by how the Mini Program Assistant shows rates)."],
 ];
 
 local performance(cfg) =

@@ -28,17 +28,20 @@ local byState(m) =
   + ' or label_replace(%(v)s and on (job, instance, app) (%(f)s == 0), "state", "provisional", "", "")'
     % { v: pub(m), f: final };
 
-// Per article: series keyed by (app, msgid); titles live on
-// wechat_official_account_article_info (a title edit must not start new
-// series of every per-article family), joined in here. `max by (app, msgid)`
+// Per article: series keyed by (app, msgid); titles live on info series (a
+// title edit must not start new series of every per-article family),
+// joined in here: getarticletotaldetail's title when it has one
+// (wechat_official_account_article_cumulative_info, every article of 30
+// days, mass sends included), else the free-publish list's
+// (wechat_official_account_article_info). `max by (app, msgid)`
 // keeps one value per article whatever instance scraped it.
 local art(m) = 'max by (app, msgid) (wechat_official_account_article_%s{%s})' % [m, sel];
 // One title per article even while an edited title and the old one are both
 // within the lookback (two info series for one msgid would break the join).
-local info = 'topk by (app, msgid) (1, max by (app, msgid, title, published) (wechat_official_account_article_info{%s}))' % sel;
+local info = 'topk by (app, msgid) (1, max by (app, msgid, title, published) (wechat_official_account_article_cumulative_info{%(s)s} or on (app, msgid) wechat_official_account_article_info{%(s)s}))' % { s: sel };
 // The title (and publication day) joined from the info series; an article
-// without one (older than the 20 newest publications, or a mass send, which
-// the free-publish list does not hold) shows its msgid as title.
+// without one (neither in the last 30 days' totals nor in the 20 newest
+// publications of the free-publish list) shows its msgid as title.
 local titled(e) =
   '(%(e)s) * on (app, msgid) group_left (title, published) %(i)s or label_replace((%(e)s) unless on (app, msgid) %(i)s, "title", "$1", "msgid", "(.*)")'
   % { e: e, i: info };

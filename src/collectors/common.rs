@@ -145,6 +145,9 @@ pub struct Plan<'a> {
     pub app: &'a AppConfig,
     /// Targets of this API that answered with samples (final or not).
     pub fetched: &'a [Target],
+    /// Targets of this API whose final answer held nothing (a day nothing
+    /// was published): a plan may keep them instead of asking again.
+    pub empty: &'a [Target],
 }
 
 impl<'a> Plan<'a> {
@@ -155,6 +158,7 @@ impl<'a> Plan<'a> {
             api,
             app,
             fetched: &[],
+            empty: &[],
         }
     }
 }

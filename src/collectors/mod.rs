@@ -336,8 +336,8 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         Api::PerformanceMemoryAnomaly,
         "10023",
         false,
-        &performance::Performance(Family::MpPerfMemoryAnomaly),
-        &[Family::MpPerfMemoryAnomaly],
+        &performance::Performance(Family::MpPerfMemoryAnomalyRate),
+        &[Family::MpPerfMemoryAnomalyRate, Family::MpPerfMemoryAnomaly],
     ),
     ApiSpec {
         api: Api::ArticleRead,
@@ -365,7 +365,9 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         api: Api::ArticleTotalDetail,
         path: "/datacube/getarticletotaldetail",
         period: Period::Daily,
-        span: Span::UpToDays(article_totals::WINDOW_DAYS),
+        // The page says up to 30 days; WeChat answers only the publish
+        // date itself (docs/wechat-quirks.md).
+        span: Span::UpToDays(1),
         request: Request::Dates,
         history: History::None(
             "its numbers are totals since each article's publication, as of the call: a past day's totals are not a value of that day",
@@ -380,8 +382,11 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
             Family::OaArticleCumulativeCollections,
             Family::OaArticleCumulativeReadFinishRatio,
             Family::OaArticleCumulativeReadDeliveryRatio,
+            Family::OaArticleCumulativePraiseYuan,
+            Family::OaArticleCumulativeReadDurationAverage,
             Family::OaArticleCumulativeDetail,
             Family::OaArticlePublishedTimestamp,
+            Family::OaArticleCumulativeInfo,
         ],
     },
     ApiSpec {

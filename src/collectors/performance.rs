@@ -125,6 +125,15 @@ pub fn to_unit(family: Family, v: f64) -> f64 {
     }
 }
 
+/// The name a family shipped under before it was renamed, still
+/// published for one release.
+fn deprecated_name(family: Family) -> Option<Family> {
+    match family {
+        Family::MpPerfMemoryAnomalyRate => Some(Family::MpPerfMemoryAnomaly),
+        _ => None,
+    }
+}
+
 /// The documented `params` fields, in label order.
 pub const DIMENSIONS: [&str; 3] = ["networktype", "device_level", "device"];
 
@@ -224,7 +233,11 @@ impl Collector for Performance {
                 for f in line.fields.iter().filter(|f| f.refdate == want) {
                     let mut labels = vec![("app", ctx.app), ("table", table.id.as_str())];
                     labels.extend(labels_of(target.slot));
-                    out.push(Sample::new(self.0, &labels, to_unit(self.0, f.value)));
+                    let v = to_unit(self.0, f.value);
+                    out.push(Sample::new(self.0, &labels, v));
+                    if let Some(old) = deprecated_name(self.0) {
+                        out.push(Sample::new(old, &labels, v));
+                    }
                 }
             }
         }

@@ -28,10 +28,17 @@ pub struct NewsItem {
     pub is_deleted: Option<bool>,
 }
 
+/// The publication's articles and, in real answers, its times (Unix
+/// seconds): the doc page puts `update_time` on the item, real answers
+/// put `create_time` and `update_time` here (docs/wechat-quirks.md).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct PublishedContent {
     #[serde(default)]
     pub news_item: Lenient<NewsItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<f64>,
 }
 
 /// One entry of `freepublish/batchget`: one publication.
@@ -85,7 +92,7 @@ fn is_number(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn short_title(t: &str) -> String {
+pub(crate) fn short_title(t: &str) -> String {
     match t.char_indices().nth(MAX_TITLE_CHARS) {
         Some((cut, _)) => format!("{}…", &t[..cut]),
         None => t.to_string(),
@@ -120,8 +127,12 @@ impl Collector for PublishedArticles {
                 &item.content.news_item,
                 &mut skipped,
             );
+            // Wherever WeChat put a time: the item (the page) or its
+            // content (real answers), update first.
             let published = item
                 .update_time
+                .or(item.content.update_time)
+                .or(item.content.create_time)
                 .and_then(|t| DateTime::from_timestamp(t as i64, 0))
                 .map(|t| crate::dates::dashed(crate::dates::beijing_date(t)))
                 .unwrap_or_default();
@@ -185,8 +196,17 @@ mod tests {
                 {"title": "短链", "url": "https://mp.weixin.qq.com/s/x"},
                 {"title": 5, "url": url(2247490098, 3)}
             ]}},
-            {"article_id": "b", "update_time": 1762686000u64, "content": {"news_item": [
+            // The real shape: the times inside `content` (WxJava's test
+            // of getPublicationRecords records one such answer).
+            {"article_id": "b", "content": {"create_time": 1762686000u64,
+                "update_time": 1762686000u64, "news_item": [
                 {"title": "晚报", "url": url(2247490097, 1)}
+            ]}},
+            {"article_id": "c", "content": {"create_time": 1762599600u64, "news_item": [
+                {"title": "旧闻", "url": url(2247490096, 1)}
+            ]}},
+            {"article_id": "d", "content": {"news_item": [
+                {"title": "无时", "url": url(2247490095, 1)}
             ]}}
         ]});
         let d = DateRange::day("2025-11-10".parse().unwrap());
@@ -215,6 +235,8 @@ mod tests {
                 // 1762772400 is 2025-11-10 19:00 Beijing.
                 r#"app="news",msgid="2247490098_1",title="早报 \"一\"",published="2025-11-10""#,
                 r#"app="news",msgid="2247490097_1",title="晚报",published="2025-11-09""#,
+                r#"app="news",msgid="2247490096_1",title="旧闻",published="2025-11-08""#,
+                r#"app="news",msgid="2247490095_1",title="无时",published="""#,
             ]
         );
         assert!(samples.iter().all(|s| s.value == 1.0));

@@ -141,8 +141,11 @@ impl ApiSpec {
     /// before it are served empty, and backfill skips them.
     pub fn data_since(&self) -> Option<chrono::NaiveDate> {
         match self.api {
-            // "数据存储起始时间为2025-11-01,之前日期数据无效".
-            Api::ArticleShare => chrono::NaiveDate::from_ymd_opt(2025, 11, 1),
+            // "数据存储起始时间为2025-11-01,之前日期数据无效" (the totals:
+            // in SDKs' copies of the page).
+            Api::ArticleShare | Api::ArticleTotalDetail => {
+                chrono::NaiveDate::from_ymd_opt(2025, 11, 1)
+            }
             _ => None,
         }
     }

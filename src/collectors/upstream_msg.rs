@@ -29,6 +29,11 @@ pub struct UpstreamMsgRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ref_hour: Option<f64>,
     pub msg_type: f64,
+    /// Not on the page, but in real answers (kept by SDKs such as
+    /// chanxuehong/wechat's `mp/datacube/upstream_msg.go`): a row per
+    /// source, summed per type here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_source: Option<f64>,
     #[serde(default)]
     pub msg_user: Option<f64>,
     #[serde(default)]
@@ -190,5 +195,32 @@ impl Collector for UpstreamMsgDist {
             })
             .collect();
         Ok(Collected::with_skipped(out, skipped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::common::fixtures::{ctx, day_target, value};
+    use serde_json::json;
+
+    #[test]
+    fn rows_split_by_user_source_are_summed_per_type() {
+        let body = json!({"list": [
+            {"ref_date": "2025-03-09", "user_source": 0, "msg_type": 1, "msg_user": 3, "msg_count": 5},
+            {"ref_date": "2025-03-09", "user_source": 4, "msg_type": 1, "msg_user": 2, "msg_count": 2},
+            {"ref_date": "2025-03-09", "msg_type": 2, "msg_user": 1, "msg_count": 1}
+        ]});
+        let t = day_target("2025-03-09");
+        let Collected::Samples(s) = UpstreamMsg(Period::Daily)
+            .collect(&ctx("news", 20), &t, body)
+            .unwrap()
+        else {
+            panic!("every row fits");
+        };
+        let text = "msg_type=\"1\"";
+        assert_eq!(value(&s, Family::OaMessages, text), Some(7.0));
+        assert_eq!(value(&s, Family::OaMessageSenders, text), Some(5.0));
+        assert_eq!(value(&s, Family::OaMessages, "msg_type=\"2\""), Some(1.0));
     }
 }

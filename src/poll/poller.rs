@@ -467,8 +467,10 @@ impl Poller {
             return None;
         }
         let fetched = s.fetched_targets();
+        let empty = s.empty_targets();
         let mut p = Plan::new(now, api, &app.config);
         p.fetched = &fetched;
+        p.empty = &empty;
         let plan = collector.plan(&p);
         p.now = previous_period_instant(now, api.period());
         let fallback_plan = collector.plan(&p);

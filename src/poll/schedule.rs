@@ -46,9 +46,11 @@ pub fn due(s: &ApiState, t: &Target, now: DateTime<Utc>, release_hour: f64) -> b
     if let Some((at, _)) = s.retry_at.get(t) {
         return now >= *at;
     }
-    // Before the release hour, only an empty slot is worth a call (it may
-    // still answer for a period released earlier).
-    now >= release_time(t, release_hour) || !s.has_slot(t.slot)
+    // Before the release hour, only an API with nothing to show is worth
+    // a call (a first start: it may still answer for a period released
+    // earlier). A slot that is new while others are shown (a new publish
+    // date of the article totals) waits like the rest.
+    now >= release_time(t, release_hour) || s.results.is_empty()
 }
 
 /// When WeChat normally releases `t`'s data: `release_hour` Beijing on the

@@ -703,6 +703,7 @@ impl Gen {
                         ref_date: crate::dates::dashed(d),
                         ref_hour: Some((h * 100) as f64),
                         msg_type: *msg_type as f64,
+                        user_source: None,
                         msg_user: Some(users),
                         msg_count: Some(count),
                     });
@@ -733,6 +734,8 @@ impl Gen {
                     ref_date: crate::dates::dashed(range.begin),
                     ref_hour: None,
                     msg_type: *msg_type as f64,
+                    // Real rows carry it (0: other), the page does not.
+                    user_source: Some(0.0),
                     msg_user: Some((users * dedup).round().max(1.0).min(count)),
                     msg_count: Some(count),
                 })

@@ -370,6 +370,13 @@ impl Simulator {
         }
     }
 
+    /// Refresh tokens answered as `""` (they stay valid).
+    pub fn set_blank_refresh_tokens(&self, on: bool) {
+        if let Some(p) = self.inner.lock().platform.as_mut() {
+            p.blank_refresh_tokens = on;
+        }
+    }
+
     /// Apps currently authorized.
     pub fn authorized(&self) -> Vec<platform::Authorized> {
         self.inner
@@ -531,14 +538,16 @@ impl Simulator {
         self.gen(appid).article_share(day, delayed)
     }
 
-    /// `getarticletotaldetail`'s rows for the articles published in `range`.
+    /// `getarticletotaldetail`'s rows for the articles published on `day`,
+    /// with their numbers as of `last`.
     pub fn article_totals(
         &self,
         appid: &str,
-        range: DateRange,
+        day: NaiveDate,
+        last: NaiveDate,
         delayed: bool,
     ) -> Vec<crate::collectors::article_totals::ArticleTotalRow> {
-        self.gen(appid).article_totals(range, delayed)
+        self.gen(appid).article_totals(day, last, delayed)
     }
 
     /// The free-publish list as served at the simulator's clock: the total

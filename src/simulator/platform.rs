@@ -99,6 +99,10 @@ pub(crate) struct SimPlatform {
     /// Every authorizer-token call hands out a new refresh token and the
     /// old one stops working.
     pub rotate_refresh_tokens: bool,
+    /// Answers `authorizer_refresh_token` and the list's `refresh_token`
+    /// as `""`, as developers report real answers do at times
+    /// (docs/wechat-quirks.md); the tokens stay valid.
+    pub blank_refresh_tokens: bool,
     counter: u64,
     seed: u64,
 }
@@ -116,6 +120,7 @@ impl SimPlatform {
             authorizer_tokens: HashSet::new(),
             ip_blocked: false,
             rotate_refresh_tokens: false,
+            blank_refresh_tokens: false,
             counter: 0,
             seed,
         };
@@ -274,7 +279,9 @@ pub(crate) fn handle(
             if given != auth.refresh_token {
                 return Err(61023);
             }
-            let refresh = if p.rotate_refresh_tokens {
+            let refresh = if p.blank_refresh_tokens {
+                String::new()
+            } else if p.rotate_refresh_tokens {
                 p.replace_refresh_token(&appid).unwrap_or_default()
             } else {
                 given.to_string()
@@ -301,6 +308,7 @@ pub(crate) fn handle(
             if count == 0 || count > 500 {
                 return Err(47001);
             }
+            let blank = p.blank_refresh_tokens;
             let list: Vec<Value> = p
                 .authorized
                 .values()
@@ -309,7 +317,7 @@ pub(crate) fn handle(
                 .map(|a| {
                     json!({
                         "authorizer_appid": a.app.appid,
-                        "refresh_token": a.refresh_token,
+                        "refresh_token": if blank { "" } else { a.refresh_token.as_str() },
                         "auth_time": a.auth_time,
                     })
                 })

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::api::Api;
 use crate::api::Span;
+use crate::collectors::article_totals::WINDOW_DAYS;
 use crate::collectors::retention::Retention;
 use crate::collectors::user_portrait::{PortraitGroup, UserPortrait};
 use crate::collectors::visit_page::VisitPage;
@@ -98,6 +99,16 @@ impl IntoResponse for Reply {
                 r
             }
         }
+    }
+}
+
+/// The `errmsg` of `code` from `api`: what real answers say where it
+/// differs by API.
+fn errmsg_of(code: i64, api: Option<Api>) -> &'static str {
+    match (code, api) {
+        // A range that is not one publish date (docs/wechat-quirks.md).
+        (61501, Some(Api::ArticleTotalDetail)) => "dataRange error",
+        _ => errmsg(code),
     }
 }
 
@@ -266,8 +277,9 @@ impl DataJob {
                 "is_delay": self.delayed && r.end >= self.last,
             })),
             // Served only once `r.end` is released (see `data_call`).
+            // One publish date (`validate` refuses more), as of `last`.
             Api::ArticleTotalDetail => Ok(json!({
-                "list": g.article_totals(r, self.delayed),
+                "list": g.article_totals(r.begin, self.last, self.delayed),
                 "is_delay": self.delayed,
             })),
             Api::PublishedArticles => {
@@ -497,7 +509,7 @@ enum Step {
 }
 
 impl Inner {
-    fn error(&self, st: &mut State, code: i64) -> Reply {
+    fn error(&self, st: &mut State, code: i64, api: Option<Api>) -> Reply {
         st.rid_counter += 1;
         let h = mix(&[self.seed, 0x81D, st.rid_counter]);
         let rid = format!(
@@ -508,7 +520,7 @@ impl Inner {
         );
         Reply::Json(
             StatusCode::OK,
-            json!({"errcode": code, "errmsg": format!("{} rid: {rid}", errmsg(code))}),
+            json!({"errcode": code, "errmsg": format!("{} rid: {rid}", errmsg_of(code, api))}),
         )
     }
 
@@ -596,8 +608,8 @@ impl Inner {
                         -500,
                     )),
                     FaultAction::Malformed => Some((Reply::Malformed, -3)),
-                    FaultAction::Busy => Some((self.error(&mut st, -1), -1)),
-                    FaultAction::Errcode(c) => Some((self.error(&mut st, c), c)),
+                    FaultAction::Busy => Some((self.error(&mut st, -1, rec.api), -1)),
+                    FaultAction::Errcode(c) => Some((self.error(&mut st, c, rec.api), c)),
                 };
                 if let Some((reply, code)) = faulted {
                     break 'decided (Step::Reply(reply), code);
@@ -627,7 +639,7 @@ impl Inner {
                     (Step::Data(job), 0)
                 }
                 Ok(step) => (step, 0),
-                Err(c) => (Step::Reply(self.error(&mut st, c)), c),
+                Err(c) => (Step::Reply(self.error(&mut st, c, rec.api)), c),
             }
         };
         rec.errcode = code;
@@ -764,7 +776,7 @@ impl Inner {
         let ready = if api.spec().span == Span::PeriodStart {
             api.spec().data_period(range).end <= last
         } else if api == Api::ArticleTotalDetail {
-            // Totals "as of end_date" need that day.
+            // The publish date's totals need that day released.
             range.end <= last
         } else if api.dashed_dates() {
             range.begin <= last
@@ -787,12 +799,16 @@ impl Inner {
             last,
             wrong_shape: false,
             bad_item: false,
-            // The newest day's publish numbers settle at noon Beijing.
-            delayed: matches!(
-                api,
-                Api::BizSummary | Api::ArticleRead | Api::ArticleShare | Api::ArticleTotalDetail
-            ) && range.end >= last
-                && beijing_hour(now) < super::PUBLISH_FINAL_HOUR,
+            // The newest day's publish numbers settle at noon Beijing; the
+            // totals of any publish date end on the newest day.
+            delayed: beijing_hour(now) < super::PUBLISH_FINAL_HOUR
+                && match api {
+                    Api::BizSummary | Api::ArticleRead | Api::ArticleShare => range.end >= last,
+                    Api::ArticleTotalDetail => {
+                        range.end + chrono::Duration::days(WINDOW_DAYS - 1) >= last
+                    }
+                    _ => false,
+                },
             params,
             now,
             page: (0, 0),

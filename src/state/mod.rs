@@ -63,14 +63,25 @@ impl ApiState {
         self.results.iter().any(|f| f.target.slot == slot)
     }
 
-    /// Per slot, the newest result: what `/metrics` shows.
+    /// Per slot, the newest result: what `/metrics` shows. Newest is the
+    /// later range, and for one range (a publish date's totals, asked for
+    /// again each day) the later data period.
     pub fn published(&self) -> impl Iterator<Item = &Fetched> {
         self.results.iter().filter(|f| {
             !self
                 .results
                 .iter()
-                .any(|o| o.target.slot == f.target.slot && o.target.range > f.target.range)
+                .any(|o| o.target.slot == f.target.slot && newer(&o.target, &f.target))
         })
+    }
+
+    /// The targets whose final answer held nothing.
+    pub fn empty_targets(&self) -> Vec<Target> {
+        self.results
+            .iter()
+            .filter(|f| f.samples.is_empty() && self.provisional_until(&f.target).is_none())
+            .map(|f| f.target)
+            .collect()
     }
 
     /// The targets that answered with samples: what a plan may build on
@@ -85,13 +96,14 @@ impl ApiState {
 
     /// Keeps only what can still be published.
     pub fn prune(&mut self, plan: &[Target]) {
-        let newest: BTreeMap<u32, DateRange> = self
+        let newest: BTreeMap<u32, (DateRange, DateRange)> = self
             .published()
-            .map(|f| (f.target.slot, f.target.range))
+            .map(|f| (f.target.slot, (f.target.range, f.target.data_period)))
             .collect();
         let slots: Vec<u32> = plan.iter().map(|t| t.slot).collect();
         self.results.retain(|f| {
-            slots.contains(&f.target.slot) && newest.get(&f.target.slot) == Some(&f.target.range)
+            slots.contains(&f.target.slot)
+                && newest.get(&f.target.slot) == Some(&(f.target.range, f.target.data_period))
         });
         self.retry_at.retain(|t, _| plan.contains(t));
         self.provisional.retain(|(t, _)| plan.contains(t));
@@ -115,6 +127,11 @@ impl ApiState {
             self.provisional.push((t, at));
         }
     }
+}
+
+/// Whether `a` is a newer answer for its slot than `b`.
+fn newer(a: &Target, b: &Target) -> bool {
+    (a.range, a.data_period) > (b.range, b.data_period)
 }
 
 /// What the poller knows about one app.

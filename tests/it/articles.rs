@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeMap, BTreeSet};
 use wechat_exporter::collectors::article_daily::ArticleDayRow;
 use wechat_exporter::collectors::article_totals::{ArticleTotalRow, ArticleTotalStat};
-use wechat_exporter::dates::{beijing_date, beijing_midnight, DateRange};
+use wechat_exporter::dates::{beijing_date, beijing_midnight};
 use wechat_exporter::simulator::Faults;
 
 const READS: &str = "/datacube/getarticleread";
@@ -130,59 +130,65 @@ fn assert_articles_match(h: &Harness, m: &Exposition, y: NaiveDate, delayed: boo
         "{ctx}: sharers"
     );
 
-    // Totals: articles published in the 30 days ending yesterday, the
-    // top ones by cumulative readers, at their newest stat_date.
-    let window = DateRange {
-        begin: y - Duration::days(29),
-        end: y,
-    };
-    let totals = newest(&h.sim.article_totals(OA_APPID, window, delayed));
-    let top_totals = top(
-        &totals,
-        |(_, s)| num(s, "read_user"),
-        |(r, _)| r.msgid.clone(),
-    );
-    assert_eq!(top_totals.len(), LIMIT.min(totals.len()));
-    for (name, field) in [
+    // Totals: per publish date of the 30 days ending yesterday (none
+    // before 2025-11-01, where WeChat's storage starts), its top articles
+    // by cumulative readers, at their newest stat_date, which is
+    // yesterday.
+    let mut top_totals = Vec::new();
+    for d in totals_dates(y) {
+        let totals = newest(&h.sim.article_totals(OA_APPID, d, y, delayed));
+        let top_day = top(
+            &totals,
+            |(_, s)| num(s, "read_user"),
+            |(r, _)| r.msgid.clone(),
+        );
+        assert_eq!(top_day.len(), LIMIT.min(totals.len()));
+        top_totals.extend(top_day);
+    }
+    assert!(!top_totals.is_empty(), "{ctx}: articles in 30 days");
+    for (name, field, factor) in [
+        ("cumulative_readers", "read_user", 1.0),
+        ("cumulative_sharers", "share_user", 1.0),
+        ("cumulative_likes", "like_user", 1.0),
+        ("cumulative_hearts", "zaikan_user", 1.0),
+        ("cumulative_comments", "comment_count", 1.0),
+        ("cumulative_collections", "collection_user", 1.0),
+        ("cumulative_read_finish_ratio", "read_finish_rate", 1.0),
+        ("cumulative_read_delivery_ratio", "read_delivery_rate", 1.0),
+        // Sent in fen and in minutes.
+        ("cumulative_praise_yuan", "praise_money", 0.01),
         (
-            "wechat_official_account_article_cumulative_readers",
-            "read_user",
-        ),
-        (
-            "wechat_official_account_article_cumulative_sharers",
-            "share_user",
-        ),
-        (
-            "wechat_official_account_article_cumulative_likes",
-            "like_user",
-        ),
-        (
-            "wechat_official_account_article_cumulative_hearts",
-            "zaikan_user",
-        ),
-        (
-            "wechat_official_account_article_cumulative_comments",
-            "comment_count",
-        ),
-        (
-            "wechat_official_account_article_cumulative_collections",
-            "collection_user",
-        ),
-        (
-            "wechat_official_account_article_cumulative_read_finish_ratio",
-            "read_finish_rate",
-        ),
-        (
-            "wechat_official_account_article_cumulative_read_delivery_ratio",
-            "read_delivery_rate",
+            "cumulative_read_duration_average_seconds",
+            "read_avg_activetime",
+            60.0,
         ),
     ] {
+        let name = format!("wechat_official_account_article_{name}");
         let want: BTreeMap<String, f64> = top_totals
             .iter()
-            .map(|(r, s)| (r.msgid.clone(), num(s, field)))
+            .map(|(r, s)| (r.msgid.clone(), num(s, field) * factor))
             .collect();
-        assert_eq!(by_msgid(m, name), want, "{ctx}: {name}");
+        assert_eq!(by_msgid(m, &name), want, "{ctx}: {name}");
     }
+    let titles: BTreeMap<String, (String, String)> = m
+        .samples
+        .iter()
+        .filter(|(n, _, _)| n == "wechat_official_account_article_cumulative_info")
+        .map(|(_, l, _)| {
+            (
+                l["msgid"].clone(),
+                (l["title"].clone(), l["published"].clone()),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, (String, String)> = top_totals
+        .iter()
+        .map(|(r, _)| {
+            let title = r.title.clone().expect("the simulator answers titles");
+            (r.msgid.clone(), (title, r.ref_date.clone()))
+        })
+        .collect();
+    assert_eq!(titles, want, "{ctx}: titles of the totals");
     for (r, s) in &top_totals {
         assert_eq!(s.stat_date, wechat_exporter::dates::dashed(y), "{ctx}");
         let l = |f: &'static str| [("app", "news"), ("msgid", r.msgid.as_str()), ("field", f)];
@@ -195,14 +201,16 @@ fn assert_articles_match(h: &Harness, m: &Exposition, y: NaiveDate, delayed: boo
             "{ctx}: publish type of {}",
             r.msgid
         );
-        assert_eq!(
-            m.get(
-                "wechat_official_account_article_cumulative_detail",
-                &l("read_subscribe_user")
-            ),
-            Some(num(s, "read_subscribe_user")),
-            "{ctx}"
-        );
+        for field in ["read_subscribe_user", "praise_money", "read_avg_activetime"] {
+            assert_eq!(
+                m.get(
+                    "wechat_official_account_article_cumulative_detail",
+                    &l(field)
+                ),
+                Some(num(s, field)),
+                "{ctx}: {field} as sent"
+            );
+        }
         let day: NaiveDate = r.ref_date.parse().expect("date");
         assert_eq!(
             m.get(
@@ -215,13 +223,30 @@ fn assert_articles_match(h: &Harness, m: &Exposition, y: NaiveDate, delayed: boo
     }
 }
 
+/// The publish dates whose totals are shown on the day after `y`.
+fn totals_dates(y: NaiveDate) -> Vec<NaiveDate> {
+    let since = NaiveDate::from_ymd_opt(2025, 11, 1).expect("date");
+    (0..30)
+        .map(|back| y - Duration::days(back))
+        .filter(|d| *d >= since)
+        .collect()
+}
+
+/// When a free-publish entry was published: the item's time (the doc
+/// page) or its content's (real answers).
+fn item_time(item: &wechat_exporter::collectors::published_articles::PublishedItem) -> f64 {
+    item.update_time
+        .or(item.content.update_time)
+        .or(item.content.create_time)
+        .expect("a time")
+}
+
 /// The info series equal the simulator's free-publish list at its clock.
 fn assert_titles_match(h: &Harness, m: &Exposition, ctx: &str) -> BTreeSet<String> {
     let (_, items) = h.sim.published_articles(OA_APPID, 0, 20);
     let mut want = BTreeMap::new();
     for item in &items {
-        let t = chrono::DateTime::from_timestamp(item.update_time.expect("time") as i64, 0)
-            .expect("time");
+        let t = chrono::DateTime::from_timestamp(item_time(item) as i64, 0).expect("time");
         let day = wechat_exporter::dates::dashed(beijing_date(t));
         for n in item.content.news_item.iter() {
             want.insert(url_msgid(&n.url), (n.title.clone(), day.clone()));
@@ -269,6 +294,7 @@ async fn thirty_days_of_articles_match_the_simulator_at_the_call_floor() {
     let mut titled_reads = 0;
     let mut untitled_reads = 0;
     let mut quiet_share_days = 0;
+    let mut totals_calls = Vec::new();
     for day in 0..30 {
         let now = start + Duration::days(day);
         let today = beijing_date(now);
@@ -336,10 +362,30 @@ async fn thirty_days_of_articles_match_the_simulator_at_the_call_floor() {
         h.poller.poll_once().await;
 
         // The floor: each publish API twice (provisional, final), the
-        // title list once.
+        // title list once; the totals twice per publish date with
+        // articles, once for a date without (the first time it is seen:
+        // yesterday, or every date on the first day), then never.
         let spent = paths.map(|p| calls(&h, p));
         let per_api: Vec<usize> = spent.iter().zip(before).map(|(a, b)| a - b).collect();
-        assert_eq!(per_api, [2, 2, 2, 1], "{ctx}: calls to {paths:?}");
+        let totals_floor: usize = totals_dates(y)
+            .into_iter()
+            .map(|d| {
+                match (
+                    h.sim.articles_on(OA_APPID, d).is_empty(),
+                    day == 0 || d == y,
+                ) {
+                    (false, _) => 2,
+                    (true, true) => 1,
+                    (true, false) => 0,
+                }
+            })
+            .sum();
+        assert_eq!(
+            per_api,
+            [2, 2, totals_floor, 1],
+            "{ctx}: calls to {paths:?}"
+        );
+        totals_calls.push(totals_floor);
     }
     let m = h.metrics();
     let article_series = m
@@ -347,7 +393,14 @@ async fn thirty_days_of_articles_match_the_simulator_at_the_call_floor() {
         .iter()
         .filter(|(n, _, _)| n.starts_with("wechat_official_account_article_"))
         .count();
-    let bound = LIMIT * (1 + 8) + LIMIT + LIMIT * 16 + 160;
+    // Reads (readers and 8 sources), shares, 16 series per article of the
+    // totals (10 families, 4 details, published, title), 20 titles.
+    let last_y = beijing_date(h.clock.now()) - Duration::days(1);
+    let window_articles: usize = totals_dates(last_y)
+        .into_iter()
+        .map(|d| h.sim.articles_on(OA_APPID, d).len().min(LIMIT))
+        .sum();
+    let bound = LIMIT * (1 + 8) + LIMIT + window_articles * 16 + 160;
     assert!(article_series <= bound, "{article_series} > {bound}");
     eprintln!("articles: {article_series} per-article series at article_limit {LIMIT}");
     // The data exercised what the contract promises: titles joined for
@@ -356,8 +409,9 @@ async fn thirty_days_of_articles_match_the_simulator_at_the_call_floor() {
         titled_reads > 0 && untitled_reads > 0,
         "{titled_reads} / {untitled_reads}"
     );
+    let total: usize = totals_calls.iter().sum();
     eprintln!(
-        "articles: 7 calls a day (reads 2, shares 2, totals 2, list 1); {titled_reads} titled and {untitled_reads} untitled reader series over 30 days; {quiet_share_days} days without shares"
+        "articles: reads 2, shares 2, list 1 call a day; totals {totals_calls:?} calls a day ({total} in 30 days); {titled_reads} titled and {untitled_reads} untitled reader series over 30 days; {quiet_share_days} days without shares"
     );
 }
 
@@ -470,10 +524,13 @@ async fn the_simulator_serves_articles_with_the_documented_rules() {
         code(&call(SHARES, dates("2025-11-18", "2025-11-19")).await),
         61501
     );
-    assert_eq!(
-        code(&call(TOTALS, dates("2025-10-20", "2025-11-19")).await),
-        61501
-    );
+    // Totals: the page allows 30 days; WeChat answers one publish date.
+    for (b, e) in [("2025-10-21", "2025-11-19"), ("2025-11-13", "2025-11-18")] {
+        let v = call(TOTALS, dates(b, e)).await;
+        assert_eq!(code(&v), 61501, "{b}..{e}");
+        let msg = v["errmsg"].as_str().unwrap_or_default();
+        assert!(msg.starts_with("dataRange error"), "{msg}");
+    }
     assert_eq!(
         code(&call(READS, dates("2025-11-20", "2025-11-20")).await),
         61501
@@ -507,33 +564,59 @@ async fn the_simulator_serves_articles_with_the_documented_rules() {
         .article_read(OA_APPID, y2 - Duration::days(20), false)
         .is_empty());
 
-    let window = DateRange {
-        begin: y - Duration::days(29),
-        end: y,
-    };
-    let v = call(TOTALS, dates("2025-10-21", "2025-11-19")).await;
-    let rows: Vec<ArticleTotalRow> = serde_json::from_value(v["list"].clone()).expect("rows");
-    let want = h.sim.article_totals(OA_APPID, window, true);
-    // Numbers compared as numbers: `17` on the wire is the generator's 17.0.
-    assert_eq!(
-        numbers_as_f64(v["list"].clone()),
-        numbers_as_f64(serde_json::to_value(&want).expect("json"))
-    );
-    // Each article: one entry per day since publication, totals growing.
-    for r in &rows {
-        let from: NaiveDate = r.ref_date.parse().expect("date");
+    // One publish date: its articles, each with an entry per day since
+    // then up to yesterday, with titles; yesterday's not settled.
+    let mut rows = Vec::new();
+    for d in totals_dates(y) {
+        let day = wechat_exporter::dates::dashed(d);
+        let v = call(TOTALS, dates(&day, &day)).await;
+        assert_eq!(code(&v), 0, "{day}");
+        assert_eq!(v["is_delay"], json!(true), "{day}");
+        let want = h.sim.article_totals(OA_APPID, d, y, true);
+        assert_eq!(want.is_empty(), h.sim.articles_on(OA_APPID, d).is_empty());
+        // Numbers compared as numbers: `17` on the wire is the generator's 17.0.
         assert_eq!(
-            r.detail_list.len() as i64,
-            (y - from).num_days() + 1,
-            "{}",
-            r.msgid
+            numbers_as_f64(v["list"].clone()),
+            numbers_as_f64(serde_json::to_value(&want).expect("json")),
+            "{day}"
         );
-        let reads: Vec<f64> = r.detail_list.iter().map(|s| num(s, "read_user")).collect();
-        assert!(reads.windows(2).all(|w| w[0] <= w[1]), "{reads:?}");
+        let day_rows: Vec<ArticleTotalRow> =
+            serde_json::from_value(v["list"].clone()).expect("rows");
+        for r in &day_rows {
+            assert_eq!(r.ref_date, day);
+            assert!(
+                r.title.as_deref().is_some_and(|t| !t.is_empty()),
+                "{}",
+                r.msgid
+            );
+            assert_eq!(url_msgid(r.content_url.as_deref().expect("url")), r.msgid);
+            assert_eq!(
+                r.detail_list.len() as i64,
+                (y - d).num_days() + 1,
+                "{}",
+                r.msgid
+            );
+            let reads: Vec<f64> = r.detail_list.iter().map(|s| num(s, "read_user")).collect();
+            assert!(reads.windows(2).all(|w| w[0] <= w[1]), "{reads:?}");
+        }
+        rows.extend(day_rows);
     }
+    assert!(rows.len() > 10, "{} articles in the window", rows.len());
     assert!(
         rows.iter().any(|r| r.publish_type == Some(2.0)),
         "publish_type 2 occurs"
+    );
+    // Before 2025-11-01 nothing is kept: an empty answer, not an error.
+    let v = call(TOTALS, dates("2025-10-21", "2025-10-21")).await;
+    assert_eq!((code(&v), v["list"].clone()), (0, json!([])));
+    assert!(
+        !h.sim
+            .articles_on(OA_APPID, "2025-10-21".parse().expect("date"))
+            .is_empty()
+            || !h
+                .sim
+                .articles_on(OA_APPID, "2025-10-22".parse().expect("date"))
+                .is_empty()
     );
 
     // The free-publish list: count 1–20, newest first, titles as named.
@@ -552,15 +635,16 @@ async fn the_simulator_serves_articles_with_the_documented_rules() {
         numbers_as_f64(v["item"].clone()),
         numbers_as_f64(serde_json::to_value(&items).expect("json"))
     );
-    let times: Vec<f64> = items.iter().filter_map(|i| i.update_time).collect();
+    // The real shape: the times inside `content`, none on the item.
+    assert!(items.iter().all(|i| i.update_time.is_none()));
+    let times: Vec<f64> = items.iter().map(item_time).collect();
     assert!(times.windows(2).all(|w| w[0] > w[1]), "newest first");
     // Every listed article is one the datacube knows, by msgid.
     for item in &items {
         for n in item.content.news_item.iter() {
             let id = url_msgid(&n.url);
             let day = beijing_date(
-                chrono::DateTime::from_timestamp(item.update_time.expect("t") as i64, 0)
-                    .expect("t"),
+                chrono::DateTime::from_timestamp(item_time(item) as i64, 0).expect("t"),
             );
             assert!(
                 h.sim

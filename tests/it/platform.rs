@@ -510,6 +510,31 @@ async fn a_changed_refresh_token_is_kept_across_restarts() {
 }
 
 #[tokio::test]
+async fn a_blank_refresh_token_never_replaces_the_kept_one() {
+    // Real answers at times hold `"authorizer_refresh_token": ""` (and
+    // the list `"refresh_token": ""`): the token in hand stays valid.
+    let ph = Ph::new(DAY1, 4).await;
+    let storage = tempfile::tempdir().expect("tempdir");
+    let r = ph.replica(&ph.yaml("", ""), 0, 1, Some(storage.path()));
+    r.discover().await;
+    ph.sim.set_blank_refresh_tokens(true);
+    r.poll_at(&ph.clock, DAY1).await;
+    r.discover().await;
+    // A day later every authorizer token has expired: new ones need the
+    // kept refresh tokens.
+    let m = r.poll_at(&ph.clock, DAY2).await;
+    let saved = saved_refresh_tokens(storage.path());
+    let apps = authorized_apps(4);
+    let with_data: Vec<&Authorized> = apps.iter().filter(|a| a.has_analytics()).collect();
+    assert!(!with_data.is_empty());
+    for a in with_data {
+        assert_app_matches(&ph, &m, a, DAY2);
+        let current = ph.sim.refresh_token(&a.appid).expect("authorized");
+        assert_eq!(saved.get(&a.appid), Some(&current), "{} kept", a.appid);
+    }
+}
+
+#[tokio::test]
 async fn shards_split_discovered_apps_without_overlap() {
     let ph = Ph::new(DAY1, 30).await;
     let mut seen: Vec<String> = Vec::new();

@@ -8,9 +8,9 @@
 
 use super::{epoch, r4, Gen};
 use crate::collectors::article_daily::{ArticleDayDetail, ArticleDayRow, ReadSource};
-use crate::collectors::article_totals::{ArticleTotalRow, ArticleTotalStat};
+use crate::collectors::article_totals::{ArticleTotalRow, ArticleTotalStat, WINDOW_DAYS};
 use crate::collectors::published_articles::{NewsItem, PublishedContent, PublishedItem};
-use crate::dates::{beijing_midnight, dashed, DateRange};
+use crate::dates::{beijing_midnight, dashed};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 const S_ARTICLE: u64 = 19;
@@ -185,23 +185,37 @@ impl Gen {
             .collect()
     }
 
-    /// `getarticletotaldetail`'s rows for the articles published in `r`,
-    /// each with one entry per day from publication to `r.end`; the
-    /// numbers of `r.end` are not settled when `delayed`.
-    pub fn article_totals(&self, r: DateRange, delayed: bool) -> Vec<ArticleTotalRow> {
-        r.begin
-            .iter_days()
-            .take_while(|d| *d <= r.end)
-            .flat_map(|d| self.articles_on(d))
+    /// `getarticletotaldetail`'s rows for the articles published on
+    /// `day`, each with one entry per day from publication to `last`, at
+    /// most [`WINDOW_DAYS`] (as real answers: not the page's "every
+    /// article published in the range"); the numbers of `last` are not
+    /// settled when `delayed`.
+    pub fn article_totals(
+        &self,
+        day: NaiveDate,
+        last: NaiveDate,
+        delayed: bool,
+    ) -> Vec<ArticleTotalRow> {
+        let until = last.min(day + Duration::days(WINDOW_DAYS - 1));
+        // "数据存储起始时间为2025-11-01": nothing before.
+        if crate::api::Api::ArticleTotalDetail
+            .spec()
+            .data_since()
+            .is_some_and(|s| day < s)
+        {
+            return Vec::new();
+        }
+        self.articles_on(day)
+            .into_iter()
             .map(|a| {
                 let mut reads = 0.0;
                 let mut shares = 0.0;
                 let detail_list = a
                     .day
                     .iter_days()
-                    .take_while(|d| *d <= r.end)
+                    .take_while(|d| *d <= until)
                     .map(|d| {
-                        let late = delayed && d == r.end;
+                        let late = delayed && d == last;
                         reads += self.article_reads(a, d, late);
                         shares += self.article_shares(a, d, late);
                         self.article_stat(a, d, reads, shares)
@@ -211,10 +225,20 @@ impl Gen {
                     ref_date: dashed(a.day),
                     msgid: a.msgid(),
                     publish_type: Some(self.publish_type(a) as f64),
+                    title: Some(self.article_title(a)),
+                    content_url: Some(Self::article_url(a)),
                     detail_list: detail_list.into(),
                 }
             })
             .collect()
+    }
+
+    fn article_url(a: Article) -> String {
+        format!(
+            "http://mp.weixin.qq.com/s?__biz=MzSimulated==&mid={}&idx={}&sn=0#rd",
+            a.msg_data_id(),
+            a.index
+        )
     }
 
     fn article_stat(&self, a: Article, d: NaiveDate, reads: f64, shares: f64) -> ArticleTotalStat {
@@ -287,19 +311,20 @@ impl Gen {
             .take(count)
             .map(|articles| {
                 let first = articles[0];
+                // The shape of real answers, not the page's: the times in
+                // `content`, none on the item.
+                let at = Self::published_at(first).timestamp() as f64;
                 PublishedItem {
                     article_id: format!("sim-{}", first.msg_data_id()),
-                    update_time: Some(Self::published_at(first).timestamp() as f64),
+                    update_time: None,
                     content: PublishedContent {
+                        create_time: Some(at),
+                        update_time: Some(at),
                         news_item: articles
                             .iter()
                             .map(|a| NewsItem {
                                 title: self.article_title(*a),
-                                url: format!(
-                                    "http://mp.weixin.qq.com/s?__biz=MzSimulated==&mid={}&idx={}&sn=0#rd",
-                                    a.msg_data_id(),
-                                    a.index
-                                ),
+                                url: Self::article_url(*a),
                                 is_deleted: Some(false),
                             })
                             .collect::<Vec<_>>()
