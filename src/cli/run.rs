@@ -285,11 +285,11 @@ async fn reload_on_sighup(reload: ReloadFn) {
 /// `--web.listen-address` (each one, `:PORT` dual-stack).
 async fn bind_listeners(flags: &RunFlags) -> Result<Vec<tokio::net::TcpListener>, RunError> {
     let listeners = if flags.systemd_socket {
-        crate::web::server::systemd_listeners().map_err(|e| RunError::Usage(e.to_string()))?
+        crate::web::listen::systemd_listeners().map_err(|e| RunError::Usage(e.to_string()))?
     } else {
         let mut ls = Vec::new();
         for addr in &flags.listen_address {
-            match crate::web::server::bind_listen_address(addr).await {
+            match crate::web::listen::bind_listen_address(addr).await {
                 Ok(l) => ls.push(l),
                 Err(e) => {
                     return Err(RunError::Listen {
