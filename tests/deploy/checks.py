@@ -540,8 +540,15 @@ def mixin():
         missing = sorted(shipped - set(outputs))
         report(f"mixin renders exactly the shipped rules, alerts, PrometheusRule and dashboards ({len(outputs)} files)",
                not stale and not missing,
-               "out of date (run: jsonnet -S -m . mixin/render.jsonnet): " + ", ".join(stale)
+               "out of date (run: mixin/render.sh): " + ", ".join(stale)
                + ("\nnot rendered by the mixin: " + ", ".join(missing) if missing else ""))
+        # The rendered YAML is written as a person would: plain keys (no
+        # `"alert": "..."`), multi-line exprs as literal blocks.
+        quoted = [f"{o}:{n}" for o in outputs if o.endswith((".yml", ".yaml"))
+                  for n, line in enumerate((tmp / o).read_text().splitlines(), 1)
+                  if re.match(r'\s*(- )?"[^"]*":', line)]
+        report("mixin renders rule files and the PrometheusRule with plain keys",
+               not quoted, "quoted keys at " + ", ".join(quoted[:10]))
         # PrometheusRule carries the very groups of the rule files.
         pr = yaml.safe_load((ROOT / "deploy/kubernetes/prometheusrule.yaml").read_text())
         groups = [g for f in RULE_FILES for g in yaml.safe_load(open(f))["groups"]]
