@@ -729,7 +729,7 @@ def beijing_midnight_ts(d):
 
 
 def backfill_history(lv, tmp, instance):
-    """README's "Import history" with the real binary: the simulator, a
+    """docs/backfill.md's import path with the real binary: the simulator, a
     config of the demo apps, `backfill --instance` of the live target.
     Returns the OpenMetrics files, or None after reporting a failure."""
     import datetime as dt
@@ -845,7 +845,7 @@ def _live(lv, tmp, records):
     rc, out = run(["promtool", "check", "metrics"], input=text)
     report("exporter /metrics passes promtool check metrics", rc == 0, out[-2000:])
 
-    # History: in --fixture mode a synthetic one; otherwise README's import
+    # History: in --fixture mode a synthetic one; otherwise docs/backfill.md's import
     # path, `wechat-exporter backfill` against `wechat-exporter simulate`
     # (same seed and apps as --demo), labelled for this scrape target.
     data = tmp / "data"
