@@ -9,8 +9,19 @@ use crate::common::*;
 use chrono::Duration;
 use std::collections::BTreeMap;
 use wechat_exporter::api::{Api, AppKind};
+use wechat_exporter::collectors::{collector, Plan};
 use wechat_exporter::config::AppConfig;
 use wechat_exporter::simulator::Faults;
+
+/// Whether `api` has anything to ask for at T0: `article_totals` asks
+/// for no day before 2025-11-01, where WeChat's storage starts, so no
+/// fault can reach it here (`articles::` covers it).
+fn asked_at_t0(api: Api) -> bool {
+    let (app, _, _) = app_of(api);
+    !collector(api)
+        .plan(&Plan::new(utc(T0), api, &app))
+        .is_empty()
+}
 
 /// Sunday 31 August 2025, 11:00 Beijing: every period is released.
 const T0: &str = "2025-08-31T03:00:00Z";
@@ -146,7 +157,11 @@ async fn scenario(api: Api, fault: Fault, (clean, clean_end): &(Exposition, Expo
 
     // Every other API of the app: fetched in the first poll, and equal to
     // what the fault-free exporter published.
-    for other in app.enabled_apis().into_iter().filter(|a| *a != api) {
+    for other in app
+        .enabled_apis()
+        .into_iter()
+        .filter(|a| *a != api && asked_at_t0(*a))
+    {
         let sel = [("app", name), ("api", other.label())];
         assert_eq!(
             m.must("wechat_exporter_poll_success", &sel),
@@ -262,7 +277,13 @@ async fn a_broken_api_never_costs_another_api_its_data() {
     let clean_mp = reference(mp_app("shop")).await;
     let clean_oa = reference(oa_app("news")).await;
     for fault in Fault::ALL {
-        let runs = Api::ALL.map(|api| {
+        let asked: Vec<Api> = Api::ALL.into_iter().filter(|a| asked_at_t0(*a)).collect();
+        assert_eq!(
+            asked.len(),
+            Api::ALL.len() - 1,
+            "only article_totals is skipped"
+        );
+        let runs = asked.into_iter().map(|api| {
             let clean = match api.app_kind() {
                 AppKind::Miniprogram => &clean_mp,
                 AppKind::OfficialAccount => &clean_oa,

@@ -683,6 +683,10 @@ fn the_checker_sees_what_it_should() {
         .collect();
     assert_eq!(block_end(&lines, 0), 91);
     let sig: Vec<&str> = vec!["fn g(seen: [u8; 32]) {", "    x();", "}"];
-    assert_eq!(block_end(&sig, 0), 2, "an array type does not end the signature");
+    assert_eq!(
+        block_end(&sig, 0),
+        2,
+        "an array type does not end the signature"
+    );
     assert_eq!(fn_name("pub(crate) async fn poll_api("), Some("poll_api"));
 }
