@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 17's figure: time and disk of README's "Import history" for 30 days
+# Issue 17's figure: time and disk of docs/backfill.md's import path for 30 days
 # of one Mini Program with 200 pages (page_limit 200, every API), against the
 # simulator on loopback. Runs the real commands: `wechat-exporter simulate`,
 # `wechat-exporter backfill`, `promtool tsdb create-blocks-from openmetrics`.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark of README's Performance section and prints its table.
+# Runs every benchmark of docs/performance.md and prints its table.
 #
 #   benches/run.sh                          # everything, ~10 minutes
 #   DURATION=5s benches/run.sh              # shorter wrk runs
@@ -229,7 +229,7 @@ if [ "${CARGO_BENCHES:-1}" = 1 ]; then
 fi
 
 mib() { echo "scale=1; $1 / 1024" | bc; }
-# The table (markdown), as in README.
+# The table (markdown), as in docs/performance.md.
 echo
 echo "Machine: $(nproc) cores, $(uname -sr); Mini Programs with every API and $PAGES pages each; wrk -t2 -c$CONNS -d$DURATION; $(date -u +%F)"
 echo

@@ -1,5 +1,5 @@
 // The wechat-exporter monitoring mixin: recording rules, alerts and
-// Grafana dashboards, rendered into deploy/ and dashboards/ by render.jsonnet.
+// Grafana dashboards, rendered into deploy/ and dashboards/ by render.sh.
 (import 'config.libsonnet') +
 (import 'rules/rules.libsonnet') +
 (import 'alerts/alerts.libsonnet') +

@@ -12,7 +12,7 @@ local change(metric, period, offset) =
   'max by (app, period) (%(m)s{period="%(p)s", %(s)s}) / max by (app, period) (%(m)s{period="%(p)s", %(s)s} offset %(o)s) - 1'
   % { m: metric, p: period, s: sel, o: offset };
 
-local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (README, "Import history").';
+local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (docs/backfill.md).';
 
 local miniprogramOverview(cfg) =
   local byPeriod = 'Latest complete day (yesterday), natural week and natural month, Beijing time.';

@@ -17,7 +17,7 @@ local by(name, dim) =
   local others = std.join(', ', ['%s="all"' % d for d in ['networktype', 'device_level', 'device'] if d != dim]);
   'max by (app, table, %s) (%s{%s, %s})' % [dim, m(name), others, sel];
 
-local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (README, "Import history").';
+local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (docs/backfill.md).';
 local breakdown = 'Shows `all` (the whole population) unless the app\'s exporter config lists this dimension in `performance: {dimensions: [...]}` (docs/metrics.md, "Mini Program performance"); each value is one more call to WeChat per module and day, never the cross product of dimensions.';
 local yesterday = "Yesterday's value (Beijing time), whole population.";
 

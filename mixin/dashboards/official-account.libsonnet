@@ -6,7 +6,7 @@
 local g = import 'lib.libsonnet';
 local sel = g.sel;
 
-local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (README, "Import history").';
+local history7d = 'Needs 7 days of Prometheus history: run Prometheus for a week, or import the history with `wechat-exporter backfill` (docs/backfill.md).';
 
 // The five totals of getbizsummary: [metric suffix, name, WeChat field].
 local publish = [

@@ -86,7 +86,7 @@ pub struct RunFlags {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the WeChat API simulator (demo apps; see README for credentials).
+    /// Serve the WeChat API simulator (demo apps; credentials in docs/simulator.md).
     Simulate {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:10241")]
@@ -103,7 +103,7 @@ pub enum Command {
         #[arg(long = "apps", default_value_t = 0)]
         apps: usize,
         /// Also be a third-party platform (component appid and secret: see
-        /// README) that N generated apps authorized: app i has appid
+        /// docs/simulator.md) that N generated apps authorized: app i has appid
         /// `wx` + hex(0x00a0700000000000 + i); even i Mini Programs named
         /// shop-NNNN, odd i Official Accounts news-NNNN; every tenth lacks
         /// the analytics permission set.

@@ -120,7 +120,7 @@ impl ErrorClass {
             Self::Credentials => "check the app's appid and secret in the config",
             Self::IpWhitelist => "add this host's egress IP (see errmsg) to the app's IP whitelist in the WeChat console",
             Self::RiskyIp => "confirm this IP in the WeChat console (risky-IP check)",
-            Self::Unauthorized => "the app is not authorised for this API: leave it out of the app's `apis`, or grant the permission (for an app authorized to a third-party platform: the permission set of this API, see README, Third-party platforms)",
+            Self::Unauthorized => "the app is not authorised for this API: leave it out of the app's `apis`, or grant the permission (for an app authorized to a third-party platform: the permission set of this API, see docs/configuration.md, Third-party platforms)",
             Self::NotReady => "WeChat has not released the data yet; will retry later",
             Self::BadRequest => "WeChat rejected the request; this is a bug in wechat-exporter, please report it",
             Self::Unknown => "unexpected WeChat error; see errmsg",

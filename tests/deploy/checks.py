@@ -540,8 +540,15 @@ def mixin():
         missing = sorted(shipped - set(outputs))
         report(f"mixin renders exactly the shipped rules, alerts, PrometheusRule and dashboards ({len(outputs)} files)",
                not stale and not missing,
-               "out of date (run: jsonnet -S -m . mixin/render.jsonnet): " + ", ".join(stale)
+               "out of date (run: mixin/render.sh): " + ", ".join(stale)
                + ("\nnot rendered by the mixin: " + ", ".join(missing) if missing else ""))
+        # The rendered YAML is written as a person would: plain keys (no
+        # `"alert": "..."`), multi-line exprs as literal blocks.
+        quoted = [f"{o}:{n}" for o in outputs if o.endswith((".yml", ".yaml"))
+                  for n, line in enumerate((tmp / o).read_text().splitlines(), 1)
+                  if re.match(r'\s*(- )?"[^"]*":', line)]
+        report("mixin renders rule files and the PrometheusRule with plain keys",
+               not quoted, "quoted keys at " + ", ".join(quoted[:10]))
         # PrometheusRule carries the very groups of the rule files.
         pr = yaml.safe_load((ROOT / "deploy/kubernetes/prometheusrule.yaml").read_text())
         groups = [g for f in RULE_FILES for g in yaml.safe_load(open(f))["groups"]]
@@ -722,7 +729,7 @@ def beijing_midnight_ts(d):
 
 
 def backfill_history(lv, tmp, instance):
-    """README's "Import history" with the real binary: the simulator, a
+    """docs/backfill.md's import path with the real binary: the simulator, a
     config of the demo apps, `backfill --instance` of the live target.
     Returns the OpenMetrics files, or None after reporting a failure."""
     import datetime as dt
@@ -838,7 +845,7 @@ def _live(lv, tmp, records):
     rc, out = run(["promtool", "check", "metrics"], input=text)
     report("exporter /metrics passes promtool check metrics", rc == 0, out[-2000:])
 
-    # History: in --fixture mode a synthetic one; otherwise README's import
+    # History: in --fixture mode a synthetic one; otherwise docs/backfill.md's import
     # path, `wechat-exporter backfill` against `wechat-exporter simulate`
     # (same seed and apps as --demo), labelled for this scrape target.
     data = tmp / "data"

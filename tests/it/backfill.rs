@@ -614,7 +614,7 @@ async fn sixty_days_through_promtool_into_prometheus() {
 
 /// The 365-day figures in docs/backfill.md: one Mini Program, every API,
 /// page_limit as configured below. Run with
-/// `cargo test --test backfill measure_365_days -- --ignored --nocapture`.
+/// `cargo test --test it measure_365_days -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "measurement, writes hundreds of MB"]
 async fn measure_365_days() {
