@@ -16,6 +16,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod isolation;
+mod layout;
 mod load;
 mod memory;
 mod names;
