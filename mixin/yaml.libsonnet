@@ -35,12 +35,16 @@ local plain(s) =
   && !std.member(reserved, std.asciiLower(s))
   && (!has('0123456789', s[0]) || duration(s));
 
+// The lines of multi-line text, without the empty one after a final newline.
+local bodyLines(s) =
+  local lines = std.split(s, '\n');
+  if std.endsWith(s, '\n') then lines[0:std.length(lines) - 1] else lines;
+
 // Multi-line text as a literal block: only when the block reads back as
 // the very string (one trailing newline at most, no leading space on the
 // first line, no trailing spaces, which yamllint refuses).
 local blockable(s) =
-  local lines = std.split(s, '\n');
-  local body = if std.endsWith(s, '\n') then lines[0:std.length(lines) - 1] else lines;
+  local body = bodyLines(s);
   !std.endsWith(s, '\n\n')
   && !std.startsWith(s, ' ')
   && !any(function(c) c != '\n' && control(c), chars(s))
@@ -48,10 +52,8 @@ local blockable(s) =
   && std.length(body) > 0;
 
 local block(s, indent) =
-  local lines = std.split(s, '\n');
-  local body = if std.endsWith(s, '\n') then lines[0:std.length(lines) - 1] else lines;
   (if std.endsWith(s, '\n') then '|' else '|-')
-  + std.join('', ['\n' + (if l == '' then '' else indent + '  ' + l) for l in body]);
+  + std.join('', ['\n' + (if l == '' then '' else indent + '  ' + l) for l in bodyLines(s)]);
 
 local string(s, indent) =
   if has(s, '\n') && blockable(s) then block(s, indent)
