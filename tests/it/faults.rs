@@ -546,3 +546,30 @@ async fn credential_errors_back_off_doubling() {
         0.0
     );
 }
+
+/// `data_final` speaks only of something published: an API whose every
+/// call failed from the first poll on has none (issue #21 saw 1 there),
+/// while its neighbour that answered has one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_that_never_answered_says_nothing_is_final() {
+    let mut app = oa_app("news");
+    app.apis = Some(vec![Api::ArticleTotalDetail, Api::ArticleRead]);
+    let h = harness(
+        "2026-01-15T03:00:00Z",
+        vec![app],
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    h.sim.set_faults(Faults {
+        http_500: 1_000,
+        ..Fault::Http500.plan(Api::ArticleTotalDetail.path())
+    });
+    let m = h.poll_at("2026-01-15T03:00:00Z").await;
+    let failed = [("app", "news"), ("api", Api::ArticleTotalDetail.label())];
+    let answered = [("app", "news"), ("api", Api::ArticleRead.label())];
+    assert_eq!(m.must("wechat_exporter_poll_success", &failed), 0.0);
+    assert_eq!(m.get("wechat_exporter_data_final", &failed), None);
+    assert_eq!(m.get("wechat_data_date_timestamp_seconds", &failed), None);
+    assert_eq!(m.must("wechat_exporter_poll_success", &answered), 1.0);
+    assert!(m.get("wechat_exporter_data_final", &answered).is_some());
+}
