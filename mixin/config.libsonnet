@@ -16,6 +16,9 @@
     // With the default 30m poll interval, 1h is two failed polls in a row.
     pollFailingFor: '1h',
     tokenErrorsPerHour: 3,
+    // Share of a path's daily quota (getApiQuota) used that warns, before
+    // WeChat answers 45009 at 100%.
+    quotaUsedRatio: 0.8,
     // Beijing hour after which yesterday's data not being released alerts.
     dataNotReleasedHour: 16,
     // Data older than this (days) is stale: daily, weekly, monthly APIs.

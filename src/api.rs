@@ -18,8 +18,28 @@ pub enum AppKind {
     OfficialAccount,
 }
 
+/// Which apps have an API: one kind, or every app (the quota of a path is
+/// asked the same way by a Mini Program and an Official Account).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApiKind {
+    Miniprogram,
+    OfficialAccount,
+    Every,
+}
+
+impl ApiKind {
+    /// Whether an app of `kind` has an API of this kind.
+    pub fn includes(self, kind: AppKind) -> bool {
+        match self {
+            ApiKind::Every => true,
+            ApiKind::Miniprogram => kind == AppKind::Miniprogram,
+            ApiKind::OfficialAccount => kind == AppKind::OfficialAccount,
+        }
+    }
+}
+
 /// Declares [`Api`] from one list: `Variant = "label", Kind;` per API, in
-/// polling order. The serde name of a variant is its label, so config,
+/// polling order (`Kind` an [`ApiKind`]). The serde name of a variant is its label, so config,
 /// state file and `/metrics` agree.
 macro_rules! apis {
     ($($variant:ident = $label:literal, $kind:ident;)*) => {
@@ -43,10 +63,10 @@ macro_rules! apis {
                 }
             }
 
-            /// The kind of app that has this API.
-            pub fn app_kind(&self) -> AppKind {
+            /// Which apps have this API.
+            pub fn kind(&self) -> ApiKind {
                 match self {
-                    $(Api::$variant => AppKind::$kind,)*
+                    $(Api::$variant => ApiKind::$kind,)*
                 }
             }
         }
@@ -94,6 +114,9 @@ apis! {
     ArticleShare = "article_shares", OfficialAccount;
     ArticleTotalDetail = "article_totals", OfficialAccount;
     PublishedArticles = "published_articles", OfficialAccount;
+    // Operations: the daily quota of the paths the app calls (its own
+    // analytics paths and those listed in `quota_paths`).
+    ApiQuota = "api_quota", Every;
 }
 
 impl Api {
@@ -103,7 +126,21 @@ impl Api {
 
     /// The APIs that apply to an app of `kind`, in polling order.
     pub fn for_kind(kind: AppKind) -> impl Iterator<Item = Api> {
-        Api::ALL.into_iter().filter(move |a| a.app_kind() == kind)
+        Api::ALL.into_iter().filter(move |a| a.serves(kind))
+    }
+
+    /// Whether an app of `kind` has this API.
+    pub fn serves(&self, kind: AppKind) -> bool {
+        self.kind().includes(kind)
+    }
+
+    /// A kind of app that has this API: its only one, or a Mini Program
+    /// for an API every app has (what tests and examples build).
+    pub fn app_kind(&self) -> AppKind {
+        match self.kind() {
+            ApiKind::OfficialAccount => AppKind::OfficialAccount,
+            ApiKind::Miniprogram | ApiKind::Every => AppKind::Miniprogram,
+        }
     }
 }
 
@@ -150,6 +187,9 @@ pub enum Request {
     /// entries of a list that is not dated (the free-publish list); the
     /// range is ignored.
     Latest { count: u32 },
+    /// `{"cgi_path": path}` (`/cgi-bin/openapi/quota/get`): the path is the
+    /// target's, one of the app's quota paths; the range is ignored.
+    Quota,
 }
 
 /// The one path of every Mini Program performance module.

@@ -93,6 +93,11 @@ families! {
     OaArticleCumulativeDetail => "wechat_official_account_article_cumulative_detail", "Any other number getarticletotaldetail reports for the article (and its publish_type), by field name, as sent; praise_money and read_avg_activetime here are deprecated (see the _praise_yuan and _read_duration_average_seconds families); polled.";
     OaArticlePublishedTimestamp => "wechat_official_account_article_published_timestamp_seconds", "Beijing midnight of the day the article was published (ref_date); polled.";
     OaArticleInfo => "wechat_official_account_article_info", "1 for each recently published article with its title; join on (app, msgid) for titles; polled.";
+    ApiQuotaDailyLimit => "wechat_api_quota_daily_limit", "Calls of this API path WeChat allows the app per Beijing day (getApiQuota daily_limit); 0 where WeChat sets none; asked hourly.";
+    ApiQuotaUsed => "wechat_api_quota_used", "Calls of this API path the app made today, Beijing time, by every caller (getApiQuota used); asked hourly.";
+    ApiQuotaRemaining => "wechat_api_quota_remaining", "Calls of this API path left to the app today (getApiQuota remain); asked hourly.";
+    ApiRateLimitCalls => "wechat_api_rate_limit_calls", "Calls of this API path allowed per rate-limit window, for the app itself (caller=app, rate_limit) or a third-party platform on its behalf (caller=platform, component_rate_limit).";
+    ApiRateLimitWindow => "wechat_api_rate_limit_window_seconds", "The rate-limit window of this API path (refresh_second), by caller as for wechat_api_rate_limit_calls.";
     OaArticleCumulativeInfo => "wechat_official_account_article_cumulative_info", "1 for each article getarticletotaldetail answers with a title, labelled with it and its publish date; join on (app, msgid) for titles, before wechat_official_account_article_info; polled.";
 }
 
@@ -205,9 +210,9 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Family::ALL.len());
-        assert!(names
-            .iter()
-            .all(|n| n.starts_with("wechat_miniprogram_")
-                || n.starts_with("wechat_official_account_")));
+        assert!(names.iter().all(|n| n.starts_with("wechat_miniprogram_")
+                || n.starts_with("wechat_official_account_")
+                // Families every app has (the quota of its paths).
+                || n.starts_with("wechat_api_")));
     }
 }

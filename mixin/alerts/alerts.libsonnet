@@ -110,6 +110,21 @@ local withRunbook(cfg, rules) = [
               description: 'WeChat answered 45009 (daily quota reached) for {{ $labels.app }}; the exporter pauses this app until 00:00 Beijing time.',
             },
           },
+          // Before 45009: a path has used most of its daily quota
+          // (getApiQuota, asked hourly). Paths without a limit (0) never fire.
+          {
+            alert: 'WechatApiQuotaNearlyExhausted',
+            expr: |||
+              wechat_api_quota_used{%(selector)s}
+                / (wechat_api_quota_daily_limit{%(selector)s} > 0)
+              > %(quotaUsedRatio)s
+            ||| % cfg,
+            labels: { severity: 'warning', category: 'wechat-api' },
+            annotations: {
+              summary: 'App {{ $labels.app }} has used most of the daily quota of {{ $labels.path }}',
+              description: '{{ $labels.app }} has used {{ $value | humanizePercentage }} of its daily quota of {{ $labels.path }} (over %(quotaUsedRatioPercent)s). At 100%%, WeChat answers 45009 (WechatApiQuotaExhausted) until 00:00 Beijing time.' % (cfg { quotaUsedRatioPercent: std.toString(cfg.quotaUsedRatio * 100) + '%' }),
+            },
+          },
           // 40164: the exporter's egress IP is not in the app's IP
           // whitelist. Nothing works until an admin adds it.
           {

@@ -74,19 +74,27 @@ pub fn config_for(url: &str) -> Config {
             release_hour: 0.0,
             ..PollSettings::default()
         },
+        // Each with a business path whose quota it watches, so the demo
+        // shows `api_quota` too.
         apps: vec![
-            AppConfig::new(
-                DEMO_MINIPROGRAM,
-                AppKind::Miniprogram,
-                simulator::DEMO_MINIPROGRAM_APPID,
-                Secret::new(simulator::DEMO_MINIPROGRAM_SECRET),
-            ),
-            AppConfig::new(
-                DEMO_OFFICIAL_ACCOUNT,
-                AppKind::OfficialAccount,
-                simulator::DEMO_OFFICIAL_ACCOUNT_APPID,
-                Secret::new(simulator::DEMO_OFFICIAL_ACCOUNT_SECRET),
-            ),
+            AppConfig {
+                quota_paths: vec!["/cgi-bin/message/subscribe/send".into()],
+                ..AppConfig::new(
+                    DEMO_MINIPROGRAM,
+                    AppKind::Miniprogram,
+                    simulator::DEMO_MINIPROGRAM_APPID,
+                    Secret::new(simulator::DEMO_MINIPROGRAM_SECRET),
+                )
+            },
+            AppConfig {
+                quota_paths: vec!["/cgi-bin/message/template/send".into()],
+                ..AppConfig::new(
+                    DEMO_OFFICIAL_ACCOUNT,
+                    AppKind::OfficialAccount,
+                    simulator::DEMO_OFFICIAL_ACCOUNT_APPID,
+                    Secret::new(simulator::DEMO_OFFICIAL_ACCOUNT_SECRET),
+                )
+            },
         ],
         ..Config::default()
     }

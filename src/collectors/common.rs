@@ -2,7 +2,7 @@
 //! ([`Ctx`], [`Target`]) and output ([`Collected`], [`ShapeError`]), and
 //! the helpers that parse answers item by item.
 
-use crate::api::{Api, AppKind};
+use crate::api::Api;
 use crate::config::AppConfig;
 use crate::dates::DateRange;
 use crate::dates::Period;
@@ -36,6 +36,8 @@ pub struct Ctx<'a> {
     pub oa_released_day: Option<NaiveDate>,
     /// At most this many articles are published by each per-article API.
     pub article_limit: usize,
+    /// For `api_quota`: the paths its targets' slots name.
+    pub quota_paths: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -53,6 +55,7 @@ impl<'a> Ctx<'a> {
             page_limit: app.page_limit,
             article_limit: app.article_limit,
             oa_released_day: released_day(api, cumulate_days, body),
+            quota_paths: super::quota_paths::for_ctx(app, api),
         }
     }
 }
@@ -178,7 +181,7 @@ pub trait Collector: Send + Sync {
 /// Whether an empty answer of `api` is told from an unreleased one by the
 /// day `getusercumulate` has shown released (`Ctx::oa_released_day`).
 pub fn released_day_matters(api: Api) -> bool {
-    api.app_kind() == AppKind::OfficialAccount && api != Api::UserCumulate
+    api.kind() == crate::api::ApiKind::OfficialAccount && api != Api::UserCumulate
 }
 
 /// The collector of `api`, from its row of the API table.
@@ -367,6 +370,7 @@ pub(crate) mod fixtures {
             page_limit: 200,
             article_limit,
             oa_released_day: None,
+            quota_paths: Vec::new(),
         }
     }
 

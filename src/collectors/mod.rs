@@ -14,8 +14,10 @@
 //! (the shapes every answer shares).
 
 mod common;
+mod quota_paths;
 mod spec;
 
+pub mod api_quota;
 pub mod article_daily;
 pub mod article_totals;
 pub mod daily_summary;
@@ -400,6 +402,22 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         history: History::None("WeChat lists what is published now, not what was on a past day"),
         collector: &published_articles::PublishedArticles,
         families: &[Family::OaArticleInfo],
+    },
+    ApiSpec {
+        api: Api::ApiQuota,
+        path: "/cgi-bin/openapi/quota/get",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::Quota,
+        history: History::None("WeChat answers today's counts only"),
+        collector: &api_quota::ApiQuota,
+        families: &[
+            Family::ApiQuotaDailyLimit,
+            Family::ApiQuotaUsed,
+            Family::ApiQuotaRemaining,
+            Family::ApiRateLimitCalls,
+            Family::ApiRateLimitWindow,
+        ],
     },
 ];
 

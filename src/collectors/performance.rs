@@ -178,7 +178,9 @@ pub fn takes(api: Api, field: &str) -> bool {
         crate::api::Request::Performance { networktype, .. } => {
             field != "networktype" || networktype
         }
-        crate::api::Request::Dates | crate::api::Request::Latest { .. } => false,
+        crate::api::Request::Dates
+        | crate::api::Request::Latest { .. }
+        | crate::api::Request::Quota => false,
     }
 }
 

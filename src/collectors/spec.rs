@@ -3,7 +3,7 @@
 //! publishes.
 
 use super::common::Collector;
-use crate::api::{Api, AppKind, DateFormat, History, Request, Span, PERFORMANCE_PATH};
+use crate::api::{Api, ApiKind, DateFormat, History, Request, Span, PERFORMANCE_PATH};
 use crate::dates::{DateRange, Period};
 use crate::families::Family;
 use crate::wechat::client::Call;
@@ -53,9 +53,9 @@ impl ApiSpec {
     /// How `begin_date` and `end_date` are written: Official Account
     /// analytics dash them, Mini Program analytics do not.
     pub fn dates(&self) -> DateFormat {
-        match self.api.app_kind() {
-            AppKind::OfficialAccount => DateFormat::Dashed,
-            AppKind::Miniprogram => DateFormat::Compact,
+        match self.api.kind() {
+            ApiKind::OfficialAccount => DateFormat::Dashed,
+            ApiKind::Miniprogram | ApiKind::Every => DateFormat::Compact,
         }
     }
 
@@ -107,7 +107,22 @@ impl ApiSpec {
             Request::Latest { count } => {
                 serde_json::json!({ "offset": 0, "count": count, "no_content": 1 })
             }
+            // Without an app to name the path: the quota of this path itself.
+            Request::Quota => serde_json::json!({ "cgi_path": self.path }),
         }
+    }
+
+    /// The call of `target` for `app`: as [`ApiSpec::call`], with the
+    /// path of a quota target (its slot) in the body.
+    pub fn call_in(&self, app: &crate::config::AppConfig, target: &super::common::Target) -> Call {
+        let mut call = self.call(target.range, target.slot);
+        if self.request == Request::Quota {
+            let paths = super::quota_paths::paths(app);
+            if let Some(p) = super::quota_paths::path_of(&paths, target.slot) {
+                call.body = Some(serde_json::json!({ "cgi_path": p }));
+            }
+        }
+        call
     }
 
     /// The call for `range` and a target's `slot`, as the client sends it.
@@ -126,14 +141,14 @@ impl ApiSpec {
     pub fn released_daily(&self) -> bool {
         self.period == Period::Daily
             && !matches!(self.span, Span::RecentWindow(_))
-            && !matches!(self.request, Request::Latest { .. })
+            && !matches!(self.request, Request::Latest { .. } | Request::Quota)
     }
 
     /// The performance module of this row, if it is one.
     pub fn module(&self) -> Option<&'static str> {
         match self.request {
             Request::Performance { module, .. } => Some(module),
-            Request::Dates | Request::Latest { .. } => None,
+            Request::Dates | Request::Latest { .. } | Request::Quota => None,
         }
     }
 

@@ -38,7 +38,8 @@ pub struct AppConfig {
     pub secret_file: Option<PathBuf>,
     #[serde(default)]
     pub token: TokenSourceConfig,
-    /// APIs to poll; all of the app's kind when absent.
+    /// APIs to poll; all of the app's kind when absent (`api_quota` only
+    /// with `quota_paths`).
     #[serde(default)]
     pub apis: Option<Vec<Api>>,
     /// APIs to leave out (e.g. `user_portrait`, `visit_page` for cardinality).
@@ -54,6 +55,11 @@ pub struct AppConfig {
     /// `article_shares`, `article_totals`), the most read (shared) first.
     #[serde(default = "default_article_limit")]
     pub article_limit: usize,
+    /// More paths whose daily quota `api_quota` publishes (getApiQuota),
+    /// beside the paths of the app's own APIs: those the app's business
+    /// depends on (`/cgi-bin/message/subscribe/send`, …).
+    #[serde(default)]
+    pub quota_paths: Vec<String>,
     /// Resolved at load from `secret` or `secret_file`.
     #[serde(skip)]
     pub resolved_secret: Secret,
@@ -74,6 +80,7 @@ impl AppConfig {
             page_limit: default_page_limit(),
             performance: PerformanceConfig::default(),
             article_limit: default_article_limit(),
+            quota_paths: Vec::new(),
             resolved_secret: secret,
         }
     }
@@ -82,7 +89,11 @@ impl AppConfig {
     pub fn enabled_apis(&self) -> Vec<Api> {
         let mut apis: Vec<Api> = match &self.apis {
             Some(list) => list.clone(),
-            None => Api::for_kind(self.kind).collect(),
+            // The quota is asked hourly: on once the app lists the paths
+            // it cares about (or names `api_quota`).
+            None => Api::for_kind(self.kind)
+                .filter(|a| *a != Api::ApiQuota || !self.quota_paths.is_empty())
+                .collect(),
         };
         apis.retain(|a| !self.exclude_apis.contains(a));
         apis.sort();
@@ -90,6 +101,9 @@ impl AppConfig {
         apis
     }
 }
+
+/// The most `quota_paths` an app may list.
+pub const MAX_QUOTA_PATHS: usize = 50;
 
 fn default_page_limit() -> usize {
     200
@@ -119,7 +133,7 @@ impl AppConfig {
             ));
         }
         if let Some(list) = &self.apis {
-            if let Some(a) = list.iter().find(|a| a.app_kind() != self.kind) {
+            if let Some(a) = list.iter().find(|a| !a.serves(self.kind)) {
                 return Err(invalid(
                     f("apis"),
                     &format!("`{}` is not an API of a {:?} app", a.label(), self.kind),
@@ -137,6 +151,8 @@ impl AppConfig {
         if self.article_limit == 0 || self.article_limit > 200 {
             return Err(invalid(f("article_limit"), "must be between 1 and 200"));
         }
+        self.validate_quota_paths()
+            .map_err(|(field, r)| (f(&field), r))?;
         self.resolved_secret = self
             .secret(platform, env)
             .map_err(|(field, r)| (f(field), r))?;
@@ -160,6 +176,45 @@ impl AppConfig {
                 ));
             }
             if dims[..j].contains(d) {
+                return Err((field, "is listed twice".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// `quota_paths`: each as getApiQuota takes it (`/` first, no host, no
+    /// query: 76003 otherwise), never a `/sns/` path (76022: WeChat keeps
+    /// no quota of those), at most [`MAX_QUOTA_PATHS`] (one call each an hour).
+    fn validate_quota_paths(&self) -> Result<(), Invalid> {
+        if self.quota_paths.len() > MAX_QUOTA_PATHS {
+            return Err((
+                "quota_paths".into(),
+                format!("lists more than {MAX_QUOTA_PATHS} paths"),
+            ));
+        }
+        for (j, p) in self.quota_paths.iter().enumerate() {
+            let field = format!("quota_paths[{j}]");
+            let plain = p.len() <= 200
+                && p.starts_with('/')
+                && p[1..].split('/').all(|seg| {
+                    !seg.is_empty()
+                        && seg
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                });
+            if !plain {
+                return Err((
+                    field,
+                    "must be an API path as WeChat names it, e.g. `/cgi-bin/message/subscribe/send` (no host, no query)".into(),
+                ));
+            }
+            if p.split('/').any(|seg| seg == "sns") {
+                return Err((
+                    field,
+                    "WeChat keeps no quota of `/sns/` paths (76022)".into(),
+                ));
+            }
+            if self.quota_paths[..j].contains(p) {
                 return Err((field, "is listed twice".into()));
             }
         }

@@ -170,6 +170,7 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.poll.interval, Duration::from_secs(300));
         assert_eq!(cfg.apps[0].resolved_secret.expose(), "s3cr3t-value");
+        // 10 analytics, 5 performance modules; the quota only with quota_paths.
         assert_eq!(cfg.apps[0].enabled_apis().len(), 15);
         assert!(cfg.apps[0].performance.dimensions.is_empty());
         let cfg = load(
@@ -202,6 +203,10 @@ mod tests {
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: 0\n", "apps[0].article_limit"),
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: 100000\n", "apps[0].article_limit"),
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    article_limit: many\n", "article_limit"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [cgi-bin/message/template/send]\n", "apps[0].quota_paths[0]"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [/cgi-bin/x, 'https://api.weixin.qq.com/cgi-bin/x']\n", "apps[0].quota_paths[1]"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [/sns/jscode2session]\n", "apps[0].quota_paths[0]"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [/cgi-bin/x, /cgi-bin/x]\n", "apps[0].quota_paths[1]"),
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n", "apps[1].name"),
         ];
         for (yaml, field) in cases {

@@ -497,7 +497,7 @@ impl Poller {
     ) -> Result<Collected, ApiError> {
         let body = app
             .client
-            .call(&api.spec().call(target.range, target.slot))
+            .call(&api.spec().call_in(&app.config, &target))
             .await?;
         let st = app.lock();
         let cumulate_days = st

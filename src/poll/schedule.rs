@@ -25,7 +25,12 @@ pub const NOT_READY_DELAYS_MIN: [i64; 3] = [15, 30, 60];
 pub fn schedule_retry(s: &mut ApiState, target: &Target, now: DateTime<Utc>, release_hour: f64) {
     let attempts = s.retry_at.get(target).map(|(_, n)| *n).unwrap_or(0);
     let delay = NOT_READY_DELAYS_MIN[(attempts as usize).min(NOT_READY_DELAYS_MIN.len() - 1)];
-    let next = (now + Duration::minutes(delay)).max(release_time(target, release_hour));
+    let next = now + Duration::minutes(delay);
+    let next = if live(target, now) {
+        next
+    } else {
+        next.max(release_time(target, release_hour))
+    };
     s.retry_at.insert(*target, (next, attempts + 1));
 }
 
@@ -49,8 +54,15 @@ pub fn due(s: &ApiState, t: &Target, now: DateTime<Utc>, release_hour: f64) -> b
     // Before the release hour, only an API with nothing to show is worth
     // a call (a first start: it may still answer for a period released
     // earlier). A slot that is new while others are shown (a new publish
-    // date of the article totals) waits like the rest.
-    now >= release_time(t, release_hour) || s.results.is_empty()
+    // date of the article totals) waits like the rest. A period not over
+    // yet (today's quota) is read as it is, at once.
+    now >= release_time(t, release_hour) || s.results.is_empty() || live(t, now)
+}
+
+/// Whether `t` is a period not over yet (today's quota), read as it is
+/// rather than released the day after.
+fn live(t: &Target, now: DateTime<Utc>) -> bool {
+    t.data_period.end >= beijing_date(now)
 }
 
 /// When WeChat normally releases `t`'s data: `release_hour` Beijing on the

@@ -20,6 +20,7 @@
 mod data;
 mod faults;
 pub mod platform;
+pub mod quota;
 mod server;
 mod tokens;
 
@@ -34,7 +35,7 @@ use crate::collectors::user_portrait::UserPortrait;
 use crate::collectors::visit_distribution::VisitDistribution;
 use crate::collectors::visit_page::VisitPage;
 use crate::collectors::visit_trend::VisitTrendRow;
-use crate::dates::{beijing_midnight, latest_day, DateRange, Period};
+use crate::dates::{beijing_date, beijing_midnight, latest_day, DateRange, Period};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use data::Gen;
 pub use data::{Article, MSG_DATA_ID_BASE};
@@ -104,9 +105,20 @@ pub struct SimApp {
     /// WeChat), each with at least one visit; `None`: the pages with
     /// visits among ~260 (200 at scale 1.0).
     pub pages: Option<usize>,
+    /// Daily call limits per path (`getApiQuota`); other paths have
+    /// `quota::DEFAULT_PATH_QUOTA`. Beyond it, that path answers 45009.
+    pub path_quota: HashMap<String, u32>,
 }
 
 impl SimApp {
+    /// The daily call limit of `path` (`getApiQuota`, and 45009 beyond).
+    pub(crate) fn path_limit(&self, path: &str) -> u32 {
+        self.path_quota
+            .get(path)
+            .copied()
+            .unwrap_or(quota::DEFAULT_PATH_QUOTA)
+    }
+
     /// No quota, scale 1.0, every API of its kind authorised.
     pub fn new(appid: impl Into<String>, secret: impl Into<String>, kind: AppKind) -> Self {
         Self {
@@ -117,6 +129,7 @@ impl SimApp {
             scale: 1.0,
             unauthorized: Vec::new(),
             pages: None,
+            path_quota: HashMap::new(),
         }
     }
 }
@@ -167,6 +180,9 @@ pub struct RecordedRequest {
     pub end_date: Option<String>,
     /// Token calls: "stable", "stable_force" or "legacy".
     pub token_kind: Option<String>,
+    /// Quota calls (`getApiQuota`): the path asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgi_path: Option<String>,
     /// 0 when data or a token was served, else the errcode; -500 for HTTP
     /// 500, -2 for a dropped connection, -3 for malformed JSON, 404 for an
     /// unknown path.
@@ -183,6 +199,8 @@ pub(crate) struct State {
     log: Vec<RecordedRequest>,
     /// Datacube calls per app on one Beijing day.
     quota: HashMap<String, (NaiveDate, u32)>,
+    /// Calls per app and path on one Beijing day (`getApiQuota`).
+    path_calls: quota::PathCalls,
     rid_counter: u64,
     /// A third-party platform, once `enable_platform` was called.
     platform: Option<platform::SimPlatform>,
@@ -259,6 +277,7 @@ impl Simulator {
                     faults: Faults::default(),
                     log: Vec::new(),
                     quota: HashMap::new(),
+                    path_calls: quota::PathCalls::default(),
                     rid_counter: 0,
                     platform: None,
                 }),
@@ -394,6 +413,27 @@ impl Simulator {
 
     pub fn clear_requests(&self) {
         self.inner.lock().log.clear();
+    }
+
+    /// A call of `path` the app's own servers made (a message sent, a
+    /// code generated): counted in that path's daily quota and logged,
+    /// as WeChat counts every caller of an appid.
+    pub fn record_business_call(&self, appid: &str, path: &str) {
+        let now = self.inner.clock.now();
+        let mut st = self.inner.lock();
+        st.path_calls.count(appid, path, beijing_date(now));
+        st.log.push(RecordedRequest {
+            at: now,
+            method: "POST".into(),
+            path: path.into(),
+            appid: Some(appid.into()),
+            api: None,
+            begin_date: None,
+            end_date: None,
+            token_kind: None,
+            cgi_path: None,
+            errcode: 0,
+        });
     }
 
     /// Replaces the current fault plan.

@@ -172,9 +172,29 @@ pub(crate) struct DataJob {
     now: DateTime<Utc>,
     /// `offset` and `count` of a list request (`Request::Latest`).
     page: (usize, usize),
+    /// An answer decided when the request arrived (`getApiQuota`).
+    answer: Option<Value>,
 }
 
 impl DataJob {
+    /// A job of `api` asked at `now` with every other field empty.
+    fn new(api: Api, gen: Gen, now: DateTime<Utc>) -> Self {
+        let today = DateRange::day(beijing_date(now));
+        DataJob {
+            api,
+            gen,
+            range: today,
+            last: today.end,
+            wrong_shape: false,
+            bad_item: false,
+            delayed: false,
+            params: Vec::new(),
+            now,
+            page: (0, 0),
+            answer: None,
+        }
+    }
+
     fn render(self) -> Reply {
         let (g, r, api) = (self.gen, self.range, self.api);
         let v = match api {
@@ -291,6 +311,7 @@ impl DataJob {
                     "item": items,
                 }))
             }
+            Api::ApiQuota => Ok(self.answer.clone().unwrap_or_default()),
         };
         match v {
             Ok(Value::Object(mut m)) if self.wrong_shape => {
@@ -544,6 +565,7 @@ impl Inner {
             begin_date: None,
             end_date: None,
             token_kind: None,
+            cgi_path: None,
             errcode: 0,
         };
         let is_token = path == STABLE_PATH || path == LEGACY_PATH;
@@ -576,6 +598,8 @@ impl Inner {
                     rec.begin_date = Some(compact(r.begin));
                     rec.end_date = Some(compact(r.end));
                 }
+            } else if rec.api == Some(Api::ApiQuota) {
+                rec.cgi_path = date_field(json.as_ref(), "cgi_path");
             } else {
                 rec.begin_date = date_field(json.as_ref(), "begin_date");
                 rec.end_date = date_field(json.as_ref(), "end_date");
@@ -717,7 +741,7 @@ impl Inner {
             return Err(code);
         }
         let app = st.apps.get(&appid).cloned().ok_or(40001)?;
-        if app.kind != api.app_kind() || app.unauthorized.contains(&api) {
+        if !api.serves(app.kind) || app.unauthorized.contains(&api) {
             return Err(48001);
         }
         // Every authenticated datacube call counts, failed or not.
@@ -730,8 +754,20 @@ impl Inner {
         if app.daily_quota.is_some_and(|q| used.1 > q) {
             return Err(45009);
         }
+        // And per path, as getApiQuota reports it.
+        if st.path_calls.count(&appid, api.path(), today) > app.path_limit(api.path()) {
+            return Err(45009);
+        }
 
         let obj = json.and_then(Value::as_object).ok_or(47001)?;
+        if api == Api::ApiQuota {
+            let answer =
+                super::quota::answer(&st.path_calls, &appid, |p| app.path_limit(p), obj, today)?;
+            return Ok(Step::Data(DataJob {
+                answer: Some(answer),
+                ..DataJob::new(api, Gen::new(self.seed, &appid, app.scale), now)
+            }));
+        }
         if let crate::api::Request::Latest { .. } = api.spec().request {
             // The free-publish list: `offset` ≥ 0 and `count` 1–20.
             let num = |k: &str| obj.get(k).and_then(Value::as_u64);
@@ -749,6 +785,7 @@ impl Inner {
                 params: Vec::new(),
                 now,
                 page: (offset as usize, count as usize),
+                answer: None,
             }));
         }
         let mut params = Vec::new();
@@ -812,6 +849,7 @@ impl Inner {
             params,
             now,
             page: (0, 0),
+            answer: None,
         }))
     }
 }

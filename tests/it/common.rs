@@ -42,14 +42,29 @@ pub fn plan(
     api: wechat_exporter::api::Api,
     now: DateTime<Utc>,
 ) -> Vec<wechat_exporter::collectors::Target> {
-    let app = AppConfig::new(
+    let app = plan_app(api);
+    let p = wechat_exporter::collectors::Plan::new(now, api, &app);
+    wechat_exporter::collectors::collector(api).plan(&p)
+}
+
+/// The app [`plan`] plans for: every default, and `api` among its APIs.
+fn plan_app(api: wechat_exporter::api::Api) -> AppConfig {
+    let mut app = AppConfig::new(
         "plan",
         api.app_kind(),
         "wx0000000000000000",
         Secret::default(),
     );
-    let p = wechat_exporter::collectors::Plan::new(now, api, &app);
-    wechat_exporter::collectors::collector(api).plan(&p)
+    if !app.enabled_apis().contains(&api) {
+        app.apis = Some(vec![api]);
+    }
+    app
+}
+
+/// The quota paths of the app [`plan`] builds for `api`.
+pub fn quota_paths(api: wechat_exporter::api::Api) -> Vec<String> {
+    let app = plan_app(api);
+    wechat_exporter::collectors::api_quota::paths(&app)
 }
 
 pub fn mp_app(name: &str) -> AppConfig {

@@ -6,7 +6,7 @@
 //! `WECHAT_EXPORTER_BLESS=1 cargo test --test it derived` rewrites them.
 
 use std::path::{Path, PathBuf};
-use wechat_exporter::api::{AppKind, History, Request, Span};
+use wechat_exporter::api::{ApiKind, History, Request, Span};
 use wechat_exporter::collectors::{ApiSpec, SPECS};
 use wechat_exporter::dates::Period;
 use wechat_exporter::families::Family;
@@ -45,10 +45,11 @@ fn check_section(path: &str, begin: &str, end: &str, body: &str) {
     );
 }
 
-fn kind(k: AppKind) -> &'static str {
+fn kind(k: ApiKind) -> &'static str {
     match k {
-        AppKind::Miniprogram => "miniprogram",
-        AppKind::OfficialAccount => "official_account",
+        ApiKind::Miniprogram => "miniprogram",
+        ApiKind::OfficialAccount => "official_account",
+        ApiKind::Every => "every",
     }
 }
 
@@ -62,6 +63,7 @@ fn period(s: &ApiSpec) -> String {
         Request::Performance { module, .. } => format!("{p} (module {module})"),
         Request::Latest { count } => format!("the newest {count} entries, once a day"),
         Request::Dates => p.to_string(),
+        Request::Quota => "today, per path, hourly".to_string(),
     }
 }
 
@@ -103,7 +105,7 @@ fn api_table() -> String {
             "| `{}` | `{}` | {} | {} | {} | {} |\n",
             s.api.label(),
             s.path,
-            kind(s.api.app_kind()),
+            kind(s.api.kind()),
             period(s),
             span(s),
             history(s)

@@ -120,6 +120,8 @@ fn collect_all(body: &Value) -> usize {
                     page_limit: 200,
                     article_limit: 20,
                     oa_released_day,
+                    // The paths `plan`'s app has, so quota answers are parsed.
+                    quota_paths: crate::common::quota_paths(api),
                 };
                 let _ = c.collect(&ctx, &target, body.clone());
                 n += 1;
@@ -262,7 +264,8 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                         app: "a",
                         page_limit: 200,
                         article_limit: 20,
-                        oa_released_day: Some(t.range.begin)
+                        oa_released_day: Some(t.range.begin),
+                        quota_paths: crate::common::quota_paths(*api),
                     },
                     t,
                     body.clone()
@@ -305,6 +308,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                         page_limit: 7,
                         article_limit: 20,
                         oa_released_day: released,
+                        quota_paths: crate::common::quota_paths(*api),
                     };
                     let _ = c.collect(&ctx, &t, b.clone());
                     calls.set(calls.get() + 1);

@@ -89,12 +89,15 @@ impl Fault {
     }
 }
 
-/// The app of `api`'s kind, polling every API of that kind.
+/// The app of `api`'s kind, polling every API of that kind (the quota
+/// too: it watches one business path).
 fn app_of(api: Api) -> (AppConfig, &'static str, &'static str) {
-    match api.app_kind() {
+    let (mut app, name, appid) = match api.app_kind() {
         AppKind::Miniprogram => (mp_app("shop"), "shop", MP_APPID),
         AppKind::OfficialAccount => (oa_app("news"), "news", OA_APPID),
-    }
+    };
+    app.quota_paths = vec!["/cgi-bin/message/subscribe/send".into()];
+    (app, name, appid)
 }
 
 /// Whether a data sample is published by `api` (families are shared by
@@ -114,6 +117,9 @@ fn data(
     m.samples
         .iter()
         .filter(|(n, _, _)| !n.starts_with("wechat_exporter_") && !n.starts_with("wechat_data_"))
+        // Live call counts: the broken API's own failed calls rightly
+        // count against its path, so they differ from the fault-free run.
+        .filter(|(n, _, _)| n != "wechat_api_quota_used" && n != "wechat_api_quota_remaining")
         .filter(|(n, l, _)| keep(n, l))
         .map(|(n, l, v)| (format!("{n}{l:?}"), *v))
         .collect()
@@ -274,8 +280,8 @@ async fn scenario(api: Api, fault: Fault, (clean, clean_end): &(Exposition, Expo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_api_never_costs_another_api_its_data() {
-    let clean_mp = reference(mp_app("shop")).await;
-    let clean_oa = reference(oa_app("news")).await;
+    let clean_mp = reference(app_of(Api::DailySummary).0).await;
+    let clean_oa = reference(app_of(Api::UserSummary).0).await;
     for fault in Fault::ALL {
         let asked: Vec<Api> = Api::ALL.into_iter().filter(|a| asked_at_t0(*a)).collect();
         assert_eq!(

@@ -25,6 +25,7 @@ mod platform;
 mod prometheus;
 mod proxy;
 mod publish;
+mod quota;
 mod reload;
 mod scale;
 mod secrets;

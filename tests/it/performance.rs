@@ -9,8 +9,8 @@ use crate::common::*;
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use wechat_exporter::api::Api;
 use wechat_exporter::api::PERFORMANCE_PATH;
-use wechat_exporter::api::{Api, AppKind};
 use wechat_exporter::dates::{beijing_date, beijing_midnight, compact};
 use wechat_exporter::simulator::Faults;
 
@@ -195,7 +195,11 @@ async fn a_module_failing_forever_costs_no_other_api() {
         0,
         "nothing published for the broken module"
     );
-    for api in Api::for_kind(AppKind::Miniprogram).filter(|a| *a != Api::PerformanceLaunch) {
+    for api in mp_app("shop")
+        .enabled_apis()
+        .into_iter()
+        .filter(|a| *a != Api::PerformanceLaunch)
+    {
         let sel = [("app", "shop"), ("api", api.label())];
         assert_eq!(m.must("wechat_exporter_poll_success", &sel), 1.0, "{api:?}");
         assert_eq!(m.must("wechat_exporter_data_ready", &sel), 1.0, "{api:?}");
