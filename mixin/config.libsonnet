@@ -32,6 +32,10 @@
     retentionDropMinimumCohort: 100,
     unfollowSpikeFactor: 3,
     unfollowSpikeMinimum: 20,
+    // Feedback items in the last hour above this many times the hourly
+    // average of the week before, and at least the minimum.
+    feedbackSpikeFactor: 3,
+    feedbackSpikeMinimum: 5,
     // Official Account callbacks (WeChat calling the account's server):
     // yesterday's failed share, judged only with enough callbacks that a
     // few failures of a quiet account do not page...

@@ -117,6 +117,8 @@ apis! {
     // Operations: the daily quota of the paths the app calls (its own
     // analytics paths and those listed in `quota_paths`).
     ApiQuota = "api_quota", Every;
+    // Operations: what users report in the Mini Program's feedback box.
+    Feedback = "feedback", Miniprogram;
 }
 
 impl Api {
@@ -132,6 +134,13 @@ impl Api {
     /// Whether an app of `kind` has this API.
     pub fn serves(&self, kind: AppKind) -> bool {
         self.kind().includes(kind)
+    }
+
+    /// Operations APIs asked every hour: polled only for an app that
+    /// names them in `apis` (the quota also with `quota_paths`), so no
+    /// app's call budget grows unasked.
+    pub fn opt_in(&self) -> bool {
+        matches!(self, Api::ApiQuota | Api::Feedback)
     }
 
     /// A kind of app that has this API: its only one, or a Mini Program
@@ -190,6 +199,9 @@ pub enum Request {
     /// `{"cgi_path": path}` (`/cgi-bin/openapi/quota/get`): the path is the
     /// target's, one of the app's quota paths; the range is ignored.
     Quota,
+    /// `GET ?type=slot&page=1&num=1` (`/wxaapi/feedback/list`): the
+    /// count of one feedback type, in the answer's `total_num`.
+    Feedback,
 }
 
 /// The one path of every Mini Program performance module.

@@ -93,6 +93,7 @@ families! {
     OaArticleCumulativeDetail => "wechat_official_account_article_cumulative_detail", "Any other number getarticletotaldetail reports for the article (and its publish_type), by field name, as sent; praise_money and read_avg_activetime here are deprecated (see the _praise_yuan and _read_duration_average_seconds families); polled.";
     OaArticlePublishedTimestamp => "wechat_official_account_article_published_timestamp_seconds", "Beijing midnight of the day the article was published (ref_date); polled.";
     OaArticleInfo => "wechat_official_account_article_info", "1 for each recently published article with its title; join on (app, msgid) for titles; polled.";
+    MpFeedbackItems => "wechat_miniprogram_feedback_items", "Feedback users have submitted in the Mini Program's feedback box, all time, by type (getFeedback total_num); use delta() for a window; asked hourly.";
     ApiQuotaDailyLimit => "wechat_api_quota_daily_limit", "Calls of this API path WeChat allows the app per Beijing day (getApiQuota daily_limit); 0 where WeChat sets none; asked hourly.";
     ApiQuotaUsed => "wechat_api_quota_used", "Calls of this API path the app made today, Beijing time, by every caller (getApiQuota used); asked hourly.";
     ApiQuotaRemaining => "wechat_api_quota_remaining", "Calls of this API path left to the app today (getApiQuota remain); asked hourly.";

@@ -254,6 +254,23 @@ local withRunbook(cfg, rules) = [
               description: '{{ $value }} unfollows yesterday for {{ $labels.app }}, more than %(unfollowSpikeFactor)sx the daily average of the week before.' % cfg,
             },
           },
+          // Users complain in the feedback box (crashes, blank screens,
+          // slow pages): a wave of it after a release is the news. The
+          // counts only grow (asked hourly), so delta() over a window is
+          // what arrived in it; the baseline is the week before this hour.
+          {
+            alert: 'WechatMiniProgramFeedbackSpike',
+            expr: |||
+              sum by (job, instance, app) (delta(wechat_miniprogram_feedback_items{%(selector)s}[1h]))
+                > %(feedbackSpikeFactor)s * sum by (job, instance, app) (delta(wechat_miniprogram_feedback_items{%(selector)s}[7d] offset 1h)) / 168
+              and sum by (job, instance, app) (delta(wechat_miniprogram_feedback_items{%(selector)s}[1h])) >= %(feedbackSpikeMinimum)s
+            ||| % cfg,
+            labels: { severity: 'warning', category: 'business' },
+            annotations: {
+              summary: 'Mini Program {{ $labels.app }}: feedback spike',
+              description: '{{ $value | humanize }} feedback items in the last hour for {{ $labels.app }}, more than %(feedbackSpikeFactor)sx the hourly average of the week before. The Mini Program console lists them by type.' % cfg,
+            },
+          },
           // Callbacks are WeChat calling the account's own server (user
           // messages, events); a failed one is a user left without an
           // answer. Yesterday's numbers stay the same all day, so `for:`

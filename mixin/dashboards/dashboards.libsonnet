@@ -75,6 +75,10 @@ local miniprogramOverview(cfg) =
                      ['wechat_miniprogram_sharers{period="daily", %s}' % sel, '{{app}} sharers']]), 12, 8],
       [g.timeseries('Cumulative visitors over time', "visit_total of each day's summary.", 'short',
                     [['wechat_miniprogram_cumulative_visitors{%s}' % sel, '{{app}}']]), 12, 8],
+      [g.timeseries('User feedback per hour, by type',
+                    "Items users submitted in the feedback box in the hour before each point (getFeedback counts, asked hourly; the app must list `feedback` in its apis). WechatMiniProgramFeedbackSpike fires at %dx the week's hourly average." % cfg.feedbackSpikeFactor,
+                    'short',
+                    [['sum by (app, type_name) (delta(wechat_miniprogram_feedback_items{%s}[1h]))' % sel, '{{app}} {{type_name}}']]), 12, 8],
     ],
   );
 

@@ -2,7 +2,7 @@
 //! Official Account whose data is released at once, so that the exporter
 //! shows real-looking metrics within seconds and with no WeChat account.
 
-use crate::api::AppKind;
+use crate::api::{Api, AppKind};
 use crate::clock::Clock;
 use crate::config::{AppConfig, Config, PollSettings, WechatSettings};
 use crate::secret::Secret;
@@ -75,9 +75,11 @@ pub fn config_for(url: &str) -> Config {
             ..PollSettings::default()
         },
         // Each with a business path whose quota it watches, so the demo
-        // shows `api_quota` too.
+        // shows the operations APIs too.
         apps: vec![
             AppConfig {
+                // Every API, the hourly feedback counts included.
+                apis: Some(Api::for_kind(AppKind::Miniprogram).collect()),
                 quota_paths: vec!["/cgi-bin/message/subscribe/send".into()],
                 ..AppConfig::new(
                     DEMO_MINIPROGRAM,
@@ -103,7 +105,6 @@ pub fn config_for(url: &str) -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Api;
 
     /// The demo lists no APIs: each app polls every API of its kind, so an
     /// API appended to the table shows in the demo with no change here.

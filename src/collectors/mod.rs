@@ -21,6 +21,7 @@ pub mod api_quota;
 pub mod article_daily;
 pub mod article_totals;
 pub mod daily_summary;
+pub mod feedback;
 pub mod interface_summary;
 pub mod names;
 pub mod performance;
@@ -418,6 +419,16 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
             Family::ApiRateLimitCalls,
             Family::ApiRateLimitWindow,
         ],
+    },
+    ApiSpec {
+        api: Api::Feedback,
+        path: "/wxaapi/feedback/list",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::Feedback,
+        history: History::None("WeChat answers the count as of the call"),
+        collector: &feedback::Feedback,
+        families: &[Family::MpFeedbackItems],
     },
 ];
 

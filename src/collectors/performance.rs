@@ -180,7 +180,8 @@ pub fn takes(api: Api, field: &str) -> bool {
         }
         crate::api::Request::Dates
         | crate::api::Request::Latest { .. }
-        | crate::api::Request::Quota => false,
+        | crate::api::Request::Quota
+        | crate::api::Request::Feedback => false,
     }
 }
 

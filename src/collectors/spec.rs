@@ -109,6 +109,8 @@ impl ApiSpec {
             }
             // Without an app to name the path: the quota of this path itself.
             Request::Quota => serde_json::json!({ "cgi_path": self.path }),
+            // A GET: no body (see `call`).
+            Request::Feedback => serde_json::Value::Null,
         }
     }
 
@@ -127,6 +129,19 @@ impl ApiSpec {
 
     /// The call for `range` and a target's `slot`, as the client sends it.
     pub fn call(&self, range: DateRange, slot: u32) -> Call {
+        if self.request == Request::Feedback {
+            // One item is enough: the count is `total_num`.
+            return Call {
+                api: self.api,
+                path: self.path,
+                query: vec![
+                    ("type", slot.to_string()),
+                    ("page", "1".into()),
+                    ("num", "1".into()),
+                ],
+                body: None,
+            };
+        }
         Call {
             api: self.api,
             path: self.path,
@@ -141,14 +156,17 @@ impl ApiSpec {
     pub fn released_daily(&self) -> bool {
         self.period == Period::Daily
             && !matches!(self.span, Span::RecentWindow(_))
-            && !matches!(self.request, Request::Latest { .. } | Request::Quota)
+            && !matches!(
+                self.request,
+                Request::Latest { .. } | Request::Quota | Request::Feedback
+            )
     }
 
     /// The performance module of this row, if it is one.
     pub fn module(&self) -> Option<&'static str> {
         match self.request {
             Request::Performance { module, .. } => Some(module),
-            Request::Dates | Request::Latest { .. } | Request::Quota => None,
+            Request::Dates | Request::Latest { .. } | Request::Quota | Request::Feedback => None,
         }
     }
 

@@ -38,8 +38,8 @@ pub struct AppConfig {
     pub secret_file: Option<PathBuf>,
     #[serde(default)]
     pub token: TokenSourceConfig,
-    /// APIs to poll; all of the app's kind when absent (`api_quota` only
-    /// with `quota_paths`).
+    /// APIs to poll; all of the app's kind when absent, but for the hourly
+    /// operations APIs (`Api::opt_in`; `api_quota` is on with `quota_paths`).
     #[serde(default)]
     pub apis: Option<Vec<Api>>,
     /// APIs to leave out (e.g. `user_portrait`, `visit_page` for cardinality).
@@ -92,7 +92,7 @@ impl AppConfig {
             // The quota is asked hourly: on once the app lists the paths
             // it cares about (or names `api_quota`).
             None => Api::for_kind(self.kind)
-                .filter(|a| *a != Api::ApiQuota || !self.quota_paths.is_empty())
+                .filter(|a| !a.opt_in() || (*a == Api::ApiQuota && !self.quota_paths.is_empty()))
                 .collect(),
         };
         apis.retain(|a| !self.exclude_apis.contains(a));

@@ -19,6 +19,7 @@
 
 mod data;
 mod faults;
+pub mod feedback;
 pub mod platform;
 pub mod quota;
 mod server;

@@ -311,7 +311,7 @@ impl DataJob {
                     "item": items,
                 }))
             }
-            Api::ApiQuota => Ok(self.answer.clone().unwrap_or_default()),
+            Api::ApiQuota | Api::Feedback => Ok(self.answer.clone().unwrap_or_default()),
         };
         match v {
             Ok(Value::Object(mut m)) if self.wrong_shape => {
@@ -759,6 +759,13 @@ impl Inner {
             return Err(45009);
         }
 
+        if api == Api::Feedback {
+            let answer = super::feedback::answer(self.seed, &appid, query, now)?;
+            return Ok(Step::Data(DataJob {
+                answer: Some(answer),
+                ..DataJob::new(api, Gen::new(self.seed, &appid, app.scale), now)
+            }));
+        }
         let obj = json.and_then(Value::as_object).ok_or(47001)?;
         if api == Api::ApiQuota {
             let answer =

@@ -136,7 +136,7 @@ async fn every_endpoint_answers_and_collects() {
             let c = collector(api);
             for target in crate::common::plan(api, now) {
                 let body = client
-                    .call(&api.call_for(target.range))
+                    .call(&api.spec().call(target.range, target.slot))
                     .await
                     .unwrap_or_else(|e| panic!("{api:?}: {e}"));
                 let ctx = Ctx {

@@ -64,6 +64,7 @@ fn period(s: &ApiSpec) -> String {
         Request::Latest { count } => format!("the newest {count} entries, once a day"),
         Request::Dates => p.to_string(),
         Request::Quota => "today, per path, hourly".to_string(),
+        Request::Feedback => "the count per type, hourly".to_string(),
     }
 }
 

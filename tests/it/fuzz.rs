@@ -185,9 +185,14 @@ fn real_bodies() -> &'static Vec<(Api, Value)> {
                         == (appid == MP_APPID)
                 }) {
                     for target in crate::common::plan(api, utc(NOW)) {
-                        let v: Value = client
-                            .post(format!("{url}{}?access_token={token}", api.path()))
-                            .json(&api.spec().body(target.range))
+                        let call = api.spec().call(target.range, target.slot);
+                        let at = format!("{url}{}?access_token={token}", api.path());
+                        // A body makes it a POST; none, a GET with the query.
+                        let req = match &call.body {
+                            Some(b) => client.post(&at).json(b),
+                            None => client.get(&at).query(&call.query),
+                        };
+                        let v: Value = req
                             .send()
                             .await
                             .unwrap()

@@ -13,6 +13,7 @@ mod deploy;
 mod derived;
 mod exporter;
 mod faults;
+mod feedback;
 mod fuzz;
 mod hardening;
 mod isolation;
