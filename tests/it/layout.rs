@@ -537,7 +537,6 @@ const KNOWN_CIRCLES: &[&str] = &[
 const KNOWN_LONG: &[&str] = &[
     "src/backfill/mod.rs run:",
     "src/poll/discovery.rs discover:",
-    "src/self_metrics.rs new:",
     "src/simulator/data.rs portrait_group:",
     "src/simulator/platform.rs handle:",
     "src/simulator/server.rs render:",
