@@ -536,7 +536,6 @@ const KNOWN_CIRCLES: &[&str] = &[
 /// `src/x.rs name`.
 const KNOWN_LONG: &[&str] = &[
     "src/backfill/mod.rs run:",
-    "src/poll/discovery.rs discover:",
     "src/simulator/data.rs portrait_group:",
     "src/simulator/platform.rs handle:",
     "src/simulator/server.rs render:",
