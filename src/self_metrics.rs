@@ -64,154 +64,193 @@ pub struct SelfMetrics {
     process_cache: std::sync::Mutex<Option<(std::time::Instant, Vec<u8>)>>,
 }
 
+/// One self-metric's name, HELP and labels: the public contract, one row
+/// each, so that the definitions read as a table.
+struct Def {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+}
+
+const API_REQUESTS: Def = Def {
+    name: "wechat_exporter_api_requests_total",
+    help: "Calls made to the WeChat API, token calls included (api=\"token\").",
+    labels: &["app", "api"],
+};
+const API_ERRORS: Def = Def {
+    name: "wechat_exporter_api_request_errors_total",
+    help: "Failed WeChat API calls; errcode is WeChat's code, or http, timeout, decode.",
+    labels: &["app", "api", "errcode"],
+};
+const ANSWER_PARTS_SKIPPED: Def = Def {
+    name: "wechat_exporter_answer_parts_skipped_total",
+    help: "Parts of WeChat answers (list items: a page row, a scene, a source) left out because they did not have the documented shape; the rest of the answer is published.",
+    labels: &["app", "api"],
+};
+const API_DURATION: Def = Def {
+    name: "wechat_exporter_api_request_duration_seconds",
+    help: "Latency of WeChat API calls.",
+    labels: &["api"],
+};
+const API_DURATION_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const TOKEN_REFRESHES: Def = Def {
+    name: "wechat_exporter_token_refreshes_total",
+    help: "Access tokens obtained from the token source.",
+    labels: &["app"],
+};
+const POLL_ROUNDS: Def = Def {
+    name: "wechat_exporter_poll_rounds_total",
+    help: "Poll rounds started.",
+    labels: &[],
+};
+const POLL_ROUNDS_SKIPPED: Def = Def {
+    name: "wechat_exporter_poll_rounds_skipped_total",
+    help: "Poll rounds skipped because the previous one was still running.",
+    labels: &[],
+};
+const RELOAD_SUCCESSFUL: Def = Def {
+    name: "wechat_exporter_config_last_reload_successful",
+    help: "1 if the last configuration load succeeded, 0 if it was refused.",
+    labels: &[],
+};
+const RELOAD_TIMESTAMP: Def = Def {
+    name: "wechat_exporter_config_last_reload_success_timestamp_seconds",
+    help: "When the configuration was last loaded successfully.",
+    labels: &[],
+};
+const RATE_LIMIT_WAIT: Def = Def {
+    name: "wechat_exporter_rate_limit_wait_seconds_total",
+    help: "Time WeChat calls spent waiting for poll.max_calls_per_minute; grows while the limit throttles polling.",
+    labels: &[],
+};
+const BUILD_INFO: Def = Def {
+    name: "wechat_exporter_build_info",
+    help: "Version of wechat-exporter; always 1.",
+    labels: &[
+        "version",
+        "revision",
+        "branch",
+        "build_date",
+        "rustc_version",
+        "target",
+    ],
+};
+const STATE_SAVE_FAILURES: Def = Def {
+    name: "wechat_exporter_state_save_failures_total",
+    help: "Saves of the --storage.path state file that failed (see the log for why).",
+    labels: &[],
+};
+const STATE_LAST_SAVE_SUCCESSFUL: Def = Def {
+    name: "wechat_exporter_state_last_save_successful",
+    help: "1 if the last save of the state file succeeded, 0 if it failed.",
+    labels: &[],
+};
+const STATE_LAST_SAVE_TIMESTAMP: Def = Def {
+    name: "wechat_exporter_state_last_save_success_timestamp_seconds",
+    help: "When the state file was last saved successfully.",
+    labels: &[],
+};
+
+// The definitions above are constants, so a failure here is a typo in the
+// table, found by the first test that builds a `SelfMetrics`.
+impl Def {
+    fn counter_vec(&self) -> IntCounterVec {
+        IntCounterVec::new(Opts::new(self.name, self.help), self.labels)
+            .expect("valid metric definition")
+    }
+
+    fn histogram_vec(&self, buckets: &[f64]) -> HistogramVec {
+        let opts = HistogramOpts::new(self.name, self.help).buckets(buckets.to_vec());
+        HistogramVec::new(opts, self.labels).expect("valid metric definition")
+    }
+
+    fn gauge_vec(&self) -> IntGaugeVec {
+        IntGaugeVec::new(Opts::new(self.name, self.help), self.labels)
+            .expect("valid metric definition")
+    }
+
+    fn counter(&self) -> IntCounter {
+        IntCounter::new(self.name, self.help).expect("valid metric definition")
+    }
+
+    fn float_counter(&self) -> prometheus::Counter {
+        prometheus::Counter::new(self.name, self.help).expect("valid metric definition")
+    }
+
+    fn int_gauge(&self) -> prometheus::IntGauge {
+        prometheus::IntGauge::new(self.name, self.help).expect("valid metric definition")
+    }
+
+    fn gauge(&self) -> prometheus::Gauge {
+        prometheus::Gauge::new(self.name, self.help).expect("valid metric definition")
+    }
+}
+
+/// `wechat_exporter_build_info`, set to 1 with this binary's build facts.
+fn build_info() -> IntGaugeVec {
+    let info = BUILD_INFO.gauge_vec();
+    info.with_label_values(&[
+        build::VERSION,
+        build::REVISION,
+        build::BRANCH,
+        build::BUILD_DATE,
+        build::RUSTC,
+        build::TARGET,
+    ])
+    .set(1);
+    info
+}
+
+/// `process_*`, where the platform has them (Linux procfs).
+fn process_registry() -> Registry {
+    let process = Registry::new();
+    #[cfg(target_os = "linux")]
+    {
+        let _ = process.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
+    }
+    process
+}
+
 impl SelfMetrics {
     pub fn new() -> Self {
-        let registry = Registry::new();
-        let api_requests = IntCounterVec::new(
-            Opts::new(
-                "wechat_exporter_api_requests_total",
-                "Calls made to the WeChat API, token calls included (api=\"token\").",
-            ),
-            &["app", "api"],
-        )
-        .expect("valid metric definition");
-        let api_errors = IntCounterVec::new(
-            Opts::new(
-                "wechat_exporter_api_request_errors_total",
-                "Failed WeChat API calls; errcode is WeChat's code, or http, timeout, decode.",
-            ),
-            &["app", "api", "errcode"],
-        )
-        .expect("valid metric definition");
-        let answer_parts_skipped = IntCounterVec::new(
-            Opts::new(
-                "wechat_exporter_answer_parts_skipped_total",
-                "Parts of WeChat answers (list items: a page row, a scene, a source) left out because they did not have the documented shape; the rest of the answer is published.",
-            ),
-            &["app", "api"],
-        )
-        .expect("valid metric definition");
-        let api_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "wechat_exporter_api_request_duration_seconds",
-                "Latency of WeChat API calls.",
-            )
-            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
-            &["api"],
-        )
-        .expect("valid metric definition");
-        let token_refreshes = IntCounterVec::new(
-            Opts::new(
-                "wechat_exporter_token_refreshes_total",
-                "Access tokens obtained from the token source.",
-            ),
-            &["app"],
-        )
-        .expect("valid metric definition");
-        let poll_rounds =
-            IntCounter::new("wechat_exporter_poll_rounds_total", "Poll rounds started.")
-                .expect("valid metric definition");
-        let poll_rounds_skipped = IntCounter::new(
-            "wechat_exporter_poll_rounds_skipped_total",
-            "Poll rounds skipped because the previous one was still running.",
-        )
-        .expect("valid metric definition");
-        let reload_successful = prometheus::IntGauge::new(
-            "wechat_exporter_config_last_reload_successful",
-            "1 if the last configuration load succeeded, 0 if it was refused.",
-        )
-        .expect("valid metric definition");
-        let reload_timestamp = prometheus::Gauge::new(
-            "wechat_exporter_config_last_reload_success_timestamp_seconds",
-            "When the configuration was last loaded successfully.",
-        )
-        .expect("valid metric definition");
-        let rate_limit_wait = prometheus::Counter::new(
-            "wechat_exporter_rate_limit_wait_seconds_total",
-            "Time WeChat calls spent waiting for poll.max_calls_per_minute; grows while the limit throttles polling.",
-        )
-        .expect("valid metric definition");
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "wechat_exporter_build_info",
-                "Version of wechat-exporter; always 1.",
-            ),
-            &[
-                "version",
-                "revision",
-                "branch",
-                "build_date",
-                "rustc_version",
-                "target",
-            ],
-        )
-        .expect("valid metric definition");
-        build_info
-            .with_label_values(&[
-                build::VERSION,
-                build::REVISION,
-                build::BRANCH,
-                build::BUILD_DATE,
-                build::RUSTC,
-                build::TARGET,
-            ])
-            .set(1);
-        let state_save_failures = IntCounter::new(
-            "wechat_exporter_state_save_failures_total",
-            "Saves of the --storage.path state file that failed (see the log for why).",
-        )
-        .expect("valid metric definition");
-        let state_last_save_successful = prometheus::IntGauge::new(
-            "wechat_exporter_state_last_save_successful",
-            "1 if the last save of the state file succeeded, 0 if it failed.",
-        )
-        .expect("valid metric definition");
-        let state_last_save_timestamp = prometheus::Gauge::new(
-            "wechat_exporter_state_last_save_success_timestamp_seconds",
-            "When the state file was last saved successfully.",
-        )
-        .expect("valid metric definition");
-        for c in [
-            Box::new(api_requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(api_errors.clone()),
-            Box::new(answer_parts_skipped.clone()),
-            Box::new(api_duration.clone()),
-            Box::new(token_refreshes.clone()),
-            Box::new(poll_rounds.clone()),
-            Box::new(poll_rounds_skipped.clone()),
-            Box::new(build_info),
-            Box::new(reload_successful.clone()),
-            Box::new(reload_timestamp.clone()),
-            Box::new(rate_limit_wait.clone()),
-        ] {
-            registry.register(c).expect("metric names are unique");
-        }
-        let process = Registry::new();
-        #[cfg(target_os = "linux")]
-        {
-            let _ = process.register(Box::new(
-                prometheus::process_collector::ProcessCollector::for_self(),
-            ));
-        }
-        Self {
-            registry,
-            api_requests,
-            api_errors,
-            answer_parts_skipped,
-            api_duration,
-            token_refreshes,
-            poll_rounds,
-            poll_rounds_skipped,
-            reload_successful,
-            reload_timestamp,
-            rate_limit_wait,
-            state_save_failures,
-            state_last_save_successful,
-            state_last_save_timestamp,
-            process,
+        let m = Self {
+            registry: Registry::new(),
+            api_requests: API_REQUESTS.counter_vec(),
+            api_errors: API_ERRORS.counter_vec(),
+            answer_parts_skipped: ANSWER_PARTS_SKIPPED.counter_vec(),
+            api_duration: API_DURATION.histogram_vec(&API_DURATION_BUCKETS),
+            token_refreshes: TOKEN_REFRESHES.counter_vec(),
+            poll_rounds: POLL_ROUNDS.counter(),
+            poll_rounds_skipped: POLL_ROUNDS_SKIPPED.counter(),
+            reload_successful: RELOAD_SUCCESSFUL.int_gauge(),
+            reload_timestamp: RELOAD_TIMESTAMP.gauge(),
+            rate_limit_wait: RATE_LIMIT_WAIT.float_counter(),
+            state_save_failures: STATE_SAVE_FAILURES.counter(),
+            state_last_save_successful: STATE_LAST_SAVE_SUCCESSFUL.int_gauge(),
+            state_last_save_timestamp: STATE_LAST_SAVE_TIMESTAMP.gauge(),
+            process: process_registry(),
             process_enabled: AtomicBool::new(true),
             process_cache: std::sync::Mutex::new(None),
+        };
+        // The state-file series wait for `enable_state_metrics`.
+        for c in [
+            Box::new(m.api_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(m.api_errors.clone()),
+            Box::new(m.answer_parts_skipped.clone()),
+            Box::new(m.api_duration.clone()),
+            Box::new(m.token_refreshes.clone()),
+            Box::new(m.poll_rounds.clone()),
+            Box::new(m.poll_rounds_skipped.clone()),
+            Box::new(build_info()),
+            Box::new(m.reload_successful.clone()),
+            Box::new(m.reload_timestamp.clone()),
+            Box::new(m.rate_limit_wait.clone()),
+        ] {
+            m.registry.register(c).expect("metric names are unique");
         }
+        m
     }
 
     /// Registers the state-file series; only with `--storage.path`, so that

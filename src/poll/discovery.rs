@@ -192,81 +192,106 @@ impl Platform {
             if configured_ids.contains(l.appid.as_str()) || !owns(&l.appid) {
                 continue;
             }
-            let cached = {
-                let cache = self.info.lock().unwrap_or_else(|e| e.into_inner());
-                cache
-                    .get(&l.appid)
-                    .filter(|(_, at)| now - *at < CDuration::hours(INFO_TTL_HOURS))
-                    .map(|(i, _)| i.clone())
-            };
-            let info = match cached {
-                Some(i) => i,
-                None => match self.component.info(&l.appid).await {
-                    Ok(i) => {
-                        self.info
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(l.appid.clone(), (i.clone(), now));
-                        i
-                    }
-                    // The platform's own trouble (its token, ticket, IP,
-                    // connection) ends the round; one app's answer costs
-                    // only that app, which is tried again next round.
-                    Err(e) if platform_wide(&e) => return Err(e),
-                    Err(e) => {
-                        warn!(appid = %l.appid, error = %e, advice = e.class().advice(), "cannot read the authorizer's info; skipping it this round");
-                        continue;
-                    }
-                },
-            };
-            found.push((l.appid.clone(), info));
+            if let Some(info) = self.info_for(&l.appid, now).await? {
+                found.push((l.appid.clone(), info));
+            }
         }
-        // Forget info of apps that left.
-        {
-            let ids: HashSet<&str> = listed.iter().map(|l| l.appid.as_str()).collect();
-            self.info
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|k, _| ids.contains(k.as_str()));
-        }
+        self.forget_departed(listed.iter().map(|l| l.appid.as_str()).collect());
         for (appid, info) in found {
-            let kind = if info.is_miniprogram {
-                AppKind::Miniprogram
-            } else {
-                AppKind::OfficialAccount
-            };
-            let name = self.label_for(&info.nick_name, &appid, &mut used);
-            let needed: &[i64] = match kind {
-                AppKind::Miniprogram => &MINIPROGRAM_ANALYTICS,
-                AppKind::OfficialAccount => &OFFICIAL_ACCOUNT_ANALYTICS,
-            };
-            if !info.permissions.iter().any(|p| needed.contains(p)) {
-                let first = self
-                    .reported
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(appid.clone());
-                if first {
-                    warn!(app = %name, appid = %appid, kind = ?kind, needed = ?needed, advice = "the app authorized the platform without the analytics permission set; ask its owner to re-authorize with it", "authorized app not polled");
-                }
-                out.unpermitted.push((name, appid, kind));
-                continue;
-            }
-            self.reported
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&appid);
-            let mut app = AppConfig::new(&name, kind, &appid, Secret::default());
-            app.token = TokenSourceConfig::Authorizer {
-                refresh_token_file: None,
-            };
-            app.exclude_apis = self.config.exclude_apis.clone();
-            if app.enabled_apis().is_empty() {
-                continue;
-            }
-            out.apps.push(app);
+            self.admit(appid, info, &mut used, &mut out);
         }
         Ok(out)
+    }
+
+    /// The app's info, from the cache while fresh. `None`: this app's own
+    /// answer failed (logged), so it is skipped this round.
+    async fn info_for(
+        &self,
+        appid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AuthorizerInfo>, ApiError> {
+        let cached = {
+            let cache = self.info.lock().unwrap_or_else(|e| e.into_inner());
+            cache
+                .get(appid)
+                .filter(|(_, at)| now - *at < CDuration::hours(INFO_TTL_HOURS))
+                .map(|(i, _)| i.clone())
+        };
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        match self.component.info(appid).await {
+            Ok(i) => {
+                self.info
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(appid.to_string(), (i.clone(), now));
+                Ok(Some(i))
+            }
+            // The platform's own trouble (its token, ticket, IP,
+            // connection) ends the round; one app's answer costs
+            // only that app, which is tried again next round.
+            Err(e) if platform_wide(&e) => Err(e),
+            Err(e) => {
+                warn!(appid = %appid, error = %e, advice = e.class().advice(), "cannot read the authorizer's info; skipping it this round");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Forgets the info of apps that left (`listed`: every authorized appid).
+    fn forget_departed(&self, listed: HashSet<&str>) {
+        self.info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k, _| listed.contains(k.as_str()));
+    }
+
+    /// Adds one discovered app to `out`: to be polled if it granted the
+    /// analytics permission set and has an API left, else as unpermitted
+    /// (logged once until it grants it).
+    fn admit(
+        &self,
+        appid: String,
+        info: AuthorizerInfo,
+        used: &mut HashSet<String>,
+        out: &mut Discovery,
+    ) {
+        let kind = if info.is_miniprogram {
+            AppKind::Miniprogram
+        } else {
+            AppKind::OfficialAccount
+        };
+        let name = self.label_for(&info.nick_name, &appid, used);
+        let needed: &[i64] = match kind {
+            AppKind::Miniprogram => &MINIPROGRAM_ANALYTICS,
+            AppKind::OfficialAccount => &OFFICIAL_ACCOUNT_ANALYTICS,
+        };
+        if !info.permissions.iter().any(|p| needed.contains(p)) {
+            let first = self
+                .reported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(appid.clone());
+            if first {
+                warn!(app = %name, appid = %appid, kind = ?kind, needed = ?needed, advice = "the app authorized the platform without the analytics permission set; ask its owner to re-authorize with it", "authorized app not polled");
+            }
+            out.unpermitted.push((name, appid, kind));
+            return;
+        }
+        self.reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&appid);
+        let mut app = AppConfig::new(&name, kind, &appid, Secret::default());
+        app.token = TokenSourceConfig::Authorizer {
+            refresh_token_file: None,
+        };
+        app.exclude_apis = self.config.exclude_apis.clone();
+        if app.enabled_apis().is_empty() {
+            return;
+        }
+        out.apps.push(app);
     }
 
     /// The template applied; a label already taken gets the appid appended.

@@ -535,9 +535,6 @@ const KNOWN_CIRCLES: &[&str] = &[
 /// Functions not split yet, as `path:line name` without the line number:
 /// `src/x.rs name`.
 const KNOWN_LONG: &[&str] = &[
-    "src/backfill/mod.rs run:",
-    "src/poll/discovery.rs discover:",
-    "src/self_metrics.rs new:",
     "src/simulator/data.rs portrait_group:",
     "src/simulator/platform.rs handle:",
     "src/simulator/server.rs render:",
