@@ -12,9 +12,8 @@
 //! most. The path is the target's slot ([`slot_of`]); the call's body is
 //! built from it by `ApiSpec::call_in`.
 
-use super::common::{parse, Collected, Collector, Ctx, Plan, ShapeError, Target};
+use super::common::{parse, today_targets, Collected, Collector, Ctx, Plan, ShapeError, Target};
 pub use super::quota_paths::{path_of, paths, slot_of};
-use crate::dates::{beijing_date, DateRange};
 use crate::families::{Family, Sample};
 use serde::{Deserialize, Serialize};
 
@@ -54,16 +53,7 @@ pub struct ApiQuota;
 
 impl Collector for ApiQuota {
     fn plan(&self, p: &Plan) -> Vec<Target> {
-        // Today's numbers: a new Beijing day is a new target, asked at once.
-        let today = DateRange::day(beijing_date(p.now));
-        paths(p.app)
-            .iter()
-            .map(|path| Target {
-                slot: slot_of(path),
-                range: today,
-                data_period: today,
-            })
-            .collect()
+        today_targets(p.now, paths(p.app).iter().map(|path| slot_of(path)))
     }
 
     fn collect(
@@ -111,6 +101,7 @@ mod tests {
     use super::*;
     use crate::api::Api;
     use crate::collectors::common::fixtures::{app, value};
+    use crate::dates::DateRange;
 
     #[test]
     fn one_target_per_path_today_own_paths_and_listed_ones() {

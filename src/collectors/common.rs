@@ -199,6 +199,24 @@ pub(crate) fn latest_period(period: Period, now: DateTime<Utc>) -> Vec<Target> {
     }]
 }
 
+/// One target per slot for today (Beijing): the counts of an operations
+/// API, read as they are now (`poll::schedule` asks a period not over
+/// yet at once) and again hourly while provisional.
+pub(crate) fn today_targets(
+    now: DateTime<Utc>,
+    slots: impl IntoIterator<Item = u32>,
+) -> Vec<Target> {
+    let today = DateRange::day(crate::dates::beijing_date(now));
+    slots
+        .into_iter()
+        .map(|slot| Target {
+            slot,
+            range: today,
+            data_period: today,
+        })
+        .collect()
+}
+
 /// Two numbers of `rows` summed per key, every `known` key starting at 0:
 /// WeChat sends no row for a key with nothing to count (that is 0, not
 /// missing), and a key can repeat.

@@ -8,10 +8,9 @@
 //! over a window with `delta()`. Every answer is provisional: each type
 //! is asked at the day's first poll and hourly, `24 × 8` calls a day.
 
-use super::common::{parse, Collected, Collector, Ctx, Plan, ShapeError, Target};
-use crate::dates::{beijing_date, DateRange};
+use super::common::{parse, today_targets, Collected, Collector, Ctx, Plan, ShapeError, Target};
 use crate::families::{Family, Sample};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The feedback types of the page ("反馈类型 type 的定义"), with the
 /// `type_name` published for each.
@@ -26,25 +25,21 @@ pub const TYPES: [(u32, &str); 8] = [
     (8, "other"),         // 其他异常
 ];
 
-/// The answer of `/wxaapi/feedback/list`; the items are not read.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+/// The answer of `/wxaapi/feedback/list`. The items are checked to be a
+/// list (an answer of another shape is WeChat changing it) and dropped
+/// unread: they are personal data.
+#[derive(Debug, Default, Deserialize)]
 pub struct FeedbackList {
     pub total_num: f64,
+    #[serde(default)]
+    pub list: Vec<serde::de::IgnoredAny>,
 }
 
 pub struct Feedback;
 
 impl Collector for Feedback {
     fn plan(&self, p: &Plan) -> Vec<Target> {
-        let today = DateRange::day(beijing_date(p.now));
-        TYPES
-            .iter()
-            .map(|(t, _)| Target {
-                slot: *t,
-                range: today,
-                data_period: today,
-            })
-            .collect()
+        today_targets(p.now, TYPES.iter().map(|(t, _)| *t))
     }
 
     fn collect(

@@ -190,6 +190,24 @@ pub struct RecordedRequest {
     pub errcode: i64,
 }
 
+impl RecordedRequest {
+    /// A request of `method` to `path` at `at`, nothing else known yet.
+    pub(crate) fn new(at: DateTime<Utc>, method: &str, path: &str) -> Self {
+        RecordedRequest {
+            at,
+            method: method.to_string(),
+            path: path.to_string(),
+            appid: None,
+            api: None,
+            begin_date: None,
+            end_date: None,
+            token_kind: None,
+            cgi_path: None,
+            errcode: 0,
+        }
+    }
+}
+
 /// Mutable state behind one lock; no `.await` is ever held across it.
 pub(crate) struct State {
     release_hour: f64,
@@ -424,16 +442,8 @@ impl Simulator {
         let mut st = self.inner.lock();
         st.path_calls.count(appid, path, beijing_date(now));
         st.log.push(RecordedRequest {
-            at: now,
-            method: "POST".into(),
-            path: path.into(),
             appid: Some(appid.into()),
-            api: None,
-            begin_date: None,
-            end_date: None,
-            token_kind: None,
-            cgi_path: None,
-            errcode: 0,
+            ..RecordedRequest::new(now, "POST", path)
         });
     }
 

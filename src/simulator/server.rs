@@ -556,18 +556,7 @@ impl Inner {
         let now = self.clock.now();
         let mut st = self.lock();
         let json: Option<Value> = body.and_then(|b| serde_json::from_slice(b).ok());
-        let mut rec = RecordedRequest {
-            at: now,
-            method: method.to_string(),
-            path: path.to_string(),
-            appid: None,
-            api: None,
-            begin_date: None,
-            end_date: None,
-            token_kind: None,
-            cgi_path: None,
-            errcode: 0,
-        };
+        let mut rec = RecordedRequest::new(now, method, path);
         let is_token = path == STABLE_PATH || path == LEGACY_PATH;
         let is_data = path.starts_with("/datacube/")
             || path == crate::api::PERFORMANCE_PATH

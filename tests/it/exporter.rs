@@ -414,11 +414,11 @@ async fn thirty_days_match_the_simulator_and_spend_the_call_floor() {
         assert_matches_simulator(&h, &m, now);
         assert_messages_match_simulator(&h, &m, now);
         // The totals ask for nothing before 2025-11-01: no poll, no
-        // poll_success (articles:: covers them); the quota is off without
-        // `quota_paths` (quota:: covers it).
+        // poll_success (articles:: covers them); the hourly operations
+        // APIs are off unless asked for (quota:: and feedback:: cover them).
         for api in Api::ALL
             .into_iter()
-            .filter(|a| *a != Api::ArticleTotalDetail && *a != Api::ApiQuota)
+            .filter(|a| *a != Api::ArticleTotalDetail && !a.opt_in())
         {
             assert_eq!(
                 m.get(

@@ -89,13 +89,14 @@ impl Fault {
     }
 }
 
-/// The app of `api`'s kind, polling every API of that kind (the quota
-/// too: it watches one business path).
+/// The app of `api`'s kind, polling every API of that kind (the opt-in
+/// operations APIs too; the quota watches one business path).
 fn app_of(api: Api) -> (AppConfig, &'static str, &'static str) {
     let (mut app, name, appid) = match api.app_kind() {
         AppKind::Miniprogram => (mp_app("shop"), "shop", MP_APPID),
         AppKind::OfficialAccount => (oa_app("news"), "news", OA_APPID),
     };
+    app.apis = Some(Api::for_kind(app.kind).collect());
     app.quota_paths = vec!["/cgi-bin/message/subscribe/send".into()];
     (app, name, appid)
 }
