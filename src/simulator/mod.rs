@@ -19,6 +19,7 @@
 
 mod data;
 mod faults;
+mod hash;
 pub mod platform;
 mod server;
 mod tokens;

@@ -6,7 +6,7 @@
 //! info, and the errors of the flow: 61003, 61004, 61005, 61006, 61007,
 //! 61023, 40001/42001 on a component token.
 
-use super::data::mix;
+use super::hash::mix;
 use super::{RecordedRequest, SimApp, State};
 use crate::api::AppKind;
 use chrono::{DateTime, Duration, Utc};

@@ -8,8 +8,9 @@
 //! Nothing here trusts the request: bad input becomes an errcode, never a
 //! panic.
 
-use super::data::{mix, Gen};
+use super::data::Gen;
 use super::faults::FaultAction;
+use super::hash::mix;
 use super::tokens::TokenError;
 use super::{
     last_released, released_keys, Faults, Inner, NotReady, RecordedRequest, Simulator, State,
