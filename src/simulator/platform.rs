@@ -7,7 +7,8 @@
 //! 61023, 40001/42001 on a component token.
 
 use super::hash::mix;
-use super::{RecordedRequest, SimApp, State};
+use super::tokens::Tokens;
+use super::types::{RecordedRequest, SimApp};
 use crate::api::AppKind;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -223,7 +224,8 @@ fn field<'a>(json: Option<&'a Value>, k: &str) -> Option<&'a str> {
 
 /// One `/cgi-bin/component/…` request, decided under the simulator's lock.
 pub(crate) fn handle(
-    st: &mut State,
+    platform: Option<&mut SimPlatform>,
+    tokens: &mut Tokens,
     now: DateTime<Utc>,
     path: &str,
     query: &HashMap<String, String>,
@@ -233,7 +235,7 @@ pub(crate) fn handle(
     let name = path.trim_start_matches(PREFIX);
     rec.token_kind = Some(name.trim_start_matches("api_").to_string());
     rec.appid = field(json, "authorizer_appid").map(str::to_string);
-    let Some(p) = st.platform.as_mut() else {
+    let Some(p) = platform else {
         return Err(404);
     };
     if p.ip_blocked {
@@ -286,8 +288,7 @@ pub(crate) fn handle(
             } else {
                 given.to_string()
             };
-            let (token, expires_in) = st.tokens.legacy(&appid, now);
-            let p = st.platform.as_mut().ok_or(404)?;
+            let (token, expires_in) = tokens.legacy(&appid, now);
             p.authorizer_tokens.insert(token.clone());
             Ok(json!({
                 "authorizer_access_token": token,

@@ -10,11 +10,13 @@
 
 use super::data::Gen;
 use super::faults::FaultAction;
+use super::faults::Faults;
 use super::hash::mix;
+use super::platform;
+use super::release::{last_released, released_keys, PUBLISH_FINAL_HOUR};
+use super::state::{Inner, State};
 use super::tokens::TokenError;
-use super::{
-    last_released, released_keys, Faults, Inner, NotReady, RecordedRequest, Simulator, State,
-};
+use super::types::{NotReady, RecordedRequest};
 use crate::api::Api;
 use crate::api::Span;
 use crate::collectors::article_totals::WINDOW_DAYS;
@@ -35,6 +37,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 const STABLE_PATH: &str = "/cgi-bin/stable_token";
@@ -620,9 +623,18 @@ impl Inner {
                 self.stable_token(&mut st, now, json.as_ref())
             } else if path == LEGACY_PATH {
                 self.legacy_token(&mut st, now, query)
-            } else if path.starts_with(super::platform::PREFIX) {
-                super::platform::handle(&mut st, now, path, query, json.as_ref(), &mut rec)
-                    .map(|v| Step::Reply(Reply::Json(StatusCode::OK, v)))
+            } else if path.starts_with(platform::PREFIX) {
+                let st = &mut *st;
+                platform::handle(
+                    st.platform.as_mut(),
+                    &mut st.tokens,
+                    now,
+                    path,
+                    query,
+                    json.as_ref(),
+                    &mut rec,
+                )
+                .map(|v| Step::Reply(Reply::Json(StatusCode::OK, v)))
             } else if is_data {
                 match rec.api {
                     Some(api) => self.data_call(&mut st, now, api, query, json.as_ref()),
@@ -802,7 +814,7 @@ impl Inner {
             bad_item: false,
             // The newest day's publish numbers settle at noon Beijing; the
             // totals of any publish date end on the newest day.
-            delayed: beijing_hour(now) < super::PUBLISH_FINAL_HOUR
+            delayed: beijing_hour(now) < PUBLISH_FINAL_HOUR
                 && match api {
                     Api::BizSummary | Api::ArticleRead | Api::ArticleShare => range.end >= last,
                     Api::ArticleTotalDetail => {
@@ -832,16 +844,14 @@ fn not_found(path: &str) -> Step {
 }
 
 /// Every WeChat path (and anything unknown) lands here.
-async fn wechat(AxState(sim): AxState<Simulator>, req: Request) -> Response {
+async fn wechat(AxState(inner): AxState<Arc<Inner>>, req: Request) -> Response {
     let method = req.method().to_string();
     let uri = req.uri().clone();
     let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
         .map(|q| q.0)
         .unwrap_or_default();
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await.ok();
-    let (step, latency) = sim
-        .inner
-        .decide(&method, uri.path(), &query, body.as_deref());
+    let (step, latency) = inner.decide(&method, uri.path(), &query, body.as_deref());
     let reply = match step {
         Step::Reply(r) => r,
         Step::Data(job) => job.render(),
@@ -852,25 +862,27 @@ async fn wechat(AxState(sim): AxState<Simulator>, req: Request) -> Response {
     reply.into_response()
 }
 
-async fn list_requests(AxState(sim): AxState<Simulator>) -> Json<Vec<RecordedRequest>> {
-    Json(sim.requests())
+async fn list_requests(AxState(inner): AxState<Arc<Inner>>) -> Json<Vec<RecordedRequest>> {
+    Json(inner.lock().log.clone())
 }
 
-async fn clear_requests(AxState(sim): AxState<Simulator>) -> StatusCode {
-    sim.clear_requests();
+async fn clear_requests(AxState(inner): AxState<Arc<Inner>>) -> StatusCode {
+    inner.lock().log.clear();
     StatusCode::NO_CONTENT
 }
 
-async fn get_faults(AxState(sim): AxState<Simulator>) -> Json<Faults> {
-    Json(sim.inner.lock().faults.clone())
+async fn get_faults(AxState(inner): AxState<Arc<Inner>>) -> Json<Faults> {
+    Json(inner.lock().faults.clone())
 }
 
-async fn set_faults(AxState(sim): AxState<Simulator>, Json(f): Json<Faults>) -> StatusCode {
-    sim.set_faults(f);
+async fn set_faults(AxState(inner): AxState<Arc<Inner>>, Json(f): Json<Faults>) -> StatusCode {
+    inner.lock().faults = f;
     StatusCode::NO_CONTENT
 }
 
-pub(crate) fn router(sim: Simulator) -> Router {
+/// Served over the simulator's shared `Inner`, not the `Simulator` handle,
+/// so that this file need not import `mod.rs`, which imports it.
+pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route(
             "/simulator/requests",
@@ -878,7 +890,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         )
         .route("/simulator/faults", get(get_faults).post(set_faults))
         .fallback(wechat)
-        .with_state(sim)
+        .with_state(inner)
 }
 
 /// Accept loop. Hand-rolled (not `axum::serve`) so that a fault can close a
