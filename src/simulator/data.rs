@@ -373,58 +373,61 @@ impl Gen {
         }
     }
 
+    // The portrait's dimensions: (id, name, weight).
+    const PORTRAIT_PROVINCES: [(u32, &str, f64); 10] = [
+        (1, "广东省", 14.0),
+        (2, "浙江省", 8.0),
+        (3, "江苏省", 8.0),
+        (4, "山东省", 6.0),
+        (5, "河南省", 6.0),
+        (6, "四川省", 5.0),
+        (7, "北京", 4.0),
+        (8, "上海", 4.5),
+        (9, "湖北省", 4.0),
+        (10, "福建省", 3.5),
+    ];
+    const PORTRAIT_CITIES: [(u32, &str, f64); 15] = [
+        (1, "深圳", 7.0),
+        (2, "广州", 6.0),
+        (3, "杭州", 4.0),
+        (4, "上海", 4.5),
+        (5, "北京", 4.0),
+        (6, "成都", 3.5),
+        (7, "南京", 2.5),
+        (8, "武汉", 2.8),
+        (9, "苏州", 2.4),
+        (10, "郑州", 2.0),
+        (11, "东莞", 2.2),
+        (12, "重庆", 2.6),
+        (13, "西安", 2.0),
+        (14, "长沙", 1.8),
+        (15, "厦门", 1.2),
+    ];
+    const PORTRAIT_GENDERS: [(u32, &str, f64); 3] =
+        [(0, "未知", 2.0), (1, "男", 47.0), (2, "女", 51.0)];
+    const PORTRAIT_PLATFORMS: [(u32, &str, f64); 3] =
+        [(1, "iPhone", 38.0), (2, "Android", 61.0), (3, "其他", 1.0)];
+    const PORTRAIT_DEVICES: [(u32, &str, f64); 8] = [
+        (0, "iPhone 15 Pro", 6.0),
+        (0, "iPhone 14", 5.0),
+        (0, "iPhone 13", 5.5),
+        (0, "华为 Mate 60 Pro", 4.0),
+        (0, "华为 nova 11", 2.5),
+        (0, "小米 14", 3.0),
+        (0, "OPPO Reno10", 2.5),
+        (0, "vivo X100", 2.2),
+    ];
+    const PORTRAIT_AGES: [(u32, &str, f64); 7] = [
+        (0, "未知", 3.0),
+        (1, "17岁以下", 4.0),
+        (2, "18-24岁", 18.0),
+        (3, "25-29岁", 20.0),
+        (4, "30-39岁", 30.0),
+        (5, "40-49岁", 16.0),
+        (6, "50岁以上", 9.0),
+    ];
+
     fn portrait_group(&self, total: f64, range: DateRange, salt: u64) -> PortraitGroup {
-        const PROVINCES: [(u32, &str, f64); 10] = [
-            (1, "广东省", 14.0),
-            (2, "浙江省", 8.0),
-            (3, "江苏省", 8.0),
-            (4, "山东省", 6.0),
-            (5, "河南省", 6.0),
-            (6, "四川省", 5.0),
-            (7, "北京", 4.0),
-            (8, "上海", 4.5),
-            (9, "湖北省", 4.0),
-            (10, "福建省", 3.5),
-        ];
-        const CITIES: [(u32, &str, f64); 15] = [
-            (1, "深圳", 7.0),
-            (2, "广州", 6.0),
-            (3, "杭州", 4.0),
-            (4, "上海", 4.5),
-            (5, "北京", 4.0),
-            (6, "成都", 3.5),
-            (7, "南京", 2.5),
-            (8, "武汉", 2.8),
-            (9, "苏州", 2.4),
-            (10, "郑州", 2.0),
-            (11, "东莞", 2.2),
-            (12, "重庆", 2.6),
-            (13, "西安", 2.0),
-            (14, "长沙", 1.8),
-            (15, "厦门", 1.2),
-        ];
-        const GENDERS: [(u32, &str, f64); 3] = [(0, "未知", 2.0), (1, "男", 47.0), (2, "女", 51.0)];
-        const PLATFORMS: [(u32, &str, f64); 3] =
-            [(1, "iPhone", 38.0), (2, "Android", 61.0), (3, "其他", 1.0)];
-        const DEVICES: [(u32, &str, f64); 8] = [
-            (0, "iPhone 15 Pro", 6.0),
-            (0, "iPhone 14", 5.0),
-            (0, "iPhone 13", 5.5),
-            (0, "华为 Mate 60 Pro", 4.0),
-            (0, "华为 nova 11", 2.5),
-            (0, "小米 14", 3.0),
-            (0, "OPPO Reno10", 2.5),
-            (0, "vivo X100", 2.2),
-        ];
-        const AGES: [(u32, &str, f64); 7] = [
-            (0, "未知", 3.0),
-            (1, "17岁以下", 4.0),
-            (2, "18-24岁", 18.0),
-            (3, "25-29岁", 20.0),
-            (4, "30-39岁", 30.0),
-            (5, "40-49岁", 16.0),
-            (6, "50岁以上", 9.0),
-        ];
         let key = Self::dn(range.begin) * 100 + range.days().max(0) as u64;
         let dim = |t: &[(u32, &str, f64)], share: f64, sub: u64, with_id: bool| {
             let w: Vec<f64> = t.iter().map(|x| x.2).collect();
@@ -446,12 +449,12 @@ impl Gen {
             .collect::<Vec<_>>()
         };
         PortraitGroup {
-            province: dim(&PROVINCES, 0.63, 1, true).into(),
-            city: dim(&CITIES, 0.48, 2, true).into(),
-            genders: dim(&GENDERS, 1.0, 3, true).into(),
-            platforms: dim(&PLATFORMS, 1.0, 4, true).into(),
-            devices: dim(&DEVICES, 0.38, 5, false).into(),
-            ages: dim(&AGES, 1.0, 6, true).into(),
+            province: dim(&Self::PORTRAIT_PROVINCES, 0.63, 1, true).into(),
+            city: dim(&Self::PORTRAIT_CITIES, 0.48, 2, true).into(),
+            genders: dim(&Self::PORTRAIT_GENDERS, 1.0, 3, true).into(),
+            platforms: dim(&Self::PORTRAIT_PLATFORMS, 1.0, 4, true).into(),
+            devices: dim(&Self::PORTRAIT_DEVICES, 0.38, 5, false).into(),
+            ages: dim(&Self::PORTRAIT_AGES, 1.0, 6, true).into(),
         }
     }
 
