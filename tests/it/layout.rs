@@ -535,9 +535,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/backfill/mod.rs run:",
     "src/poll/discovery.rs discover:",
     "src/self_metrics.rs new:",
-    "src/simulator/server.rs render:",
-    "src/simulator/server.rs decide:",
-    "src/simulator/server.rs data_call:",
 ];
 
 /// Functions longer than [`MAX_FN_LINES`], outside `#[cfg(test)]` modules
