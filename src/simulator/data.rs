@@ -4,8 +4,10 @@
 //! hand-written splitmix64 hash, so the same seed serves the same bodies on
 //! every machine and every crate version (no `rand`). Nothing here knows about
 //! HTTP, tokens or release times: `server.rs` decides *whether* to serve, this
-//! module decides *what*.
+//! module decides *what*. The per-app core every number is drawn from is
+//! `data/generator.rs`; articles and their numbers are `data/articles.rs`.
 
+use super::hash::{fnv1a, mix};
 use crate::collectors::daily_summary::DailySummaryRow;
 use crate::collectors::interface_summary::InterfaceSummaryRow;
 use crate::collectors::publish_summary::BizSummaryRow;
@@ -20,37 +22,13 @@ use crate::wechat::types::KeyValue;
 use chrono::{Datelike, Duration, NaiveDate};
 
 mod articles;
+mod generator;
 pub use articles::{Article, MSG_DATA_ID_BASE};
+pub(crate) use generator::Gen;
+use generator::{epoch, r4};
 
-/// One step of splitmix64: a fast, well-mixed 64-bit hash.
-pub(crate) fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Hashes a sequence of words into one.
-pub(crate) fn mix(parts: &[u64]) -> u64 {
-    parts
-        .iter()
-        .fold(0x005E_ED0F_5EED_u64, |h, p| splitmix64(h ^ p))
-}
-
-/// FNV-1a of a string: turns an appid into a number for `mix`.
-pub(crate) fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Rounds to WeChat's four decimals (`39.3706`).
-fn r4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
-}
-
-// Salts keep the streams of different quantities independent.
-const S_APP: u64 = 1;
+// Salts keep the streams of different quantities independent (1 is
+// `generator.rs`'s).
 const S_UV: u64 = 2;
 const S_NEW: u64 = 3;
 const S_SESS: u64 = 4;
@@ -73,13 +51,6 @@ const S_PERF: u64 = 19;
 /// Weekday rhythm, Monday first: people open mini programs more at weekends.
 const WEEKDAY: [f64; 7] = [0.93, 0.91, 0.92, 0.95, 1.0, 1.17, 1.13];
 
-/// Cumulative series (`visit_total`, `cumulate_user`) are sums of daily
-/// values counted from this day, so a call costs a few hundred hash rounds
-/// for current dates instead of one per day since 2014.
-fn epoch() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
-}
-
 /// The raw numbers of one Mini Program day.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Day {
@@ -91,47 +62,7 @@ pub(crate) struct Day {
     pub stay_session: f64,
 }
 
-/// Generator for one app: the seed and appid folded into one key.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Gen {
-    key: u64,
-    scale: f64,
-    /// See `SimApp::pages`.
-    pages: Option<usize>,
-}
-
 impl Gen {
-    pub fn new(seed: u64, appid: &str, scale: f64) -> Self {
-        let scale = if scale.is_finite() && scale > 0.0 {
-            scale
-        } else {
-            1.0
-        };
-        Self {
-            key: mix(&[seed, fnv1a(appid)]),
-            scale,
-            pages: None,
-        }
-    }
-
-    pub fn with_pages(self, pages: Option<usize>) -> Self {
-        Self { pages, ..self }
-    }
-
-    /// A uniform number in [0, 1) for (salt, a, b).
-    fn u(&self, salt: u64, a: u64, b: u64) -> f64 {
-        (mix(&[self.key, salt, a, b]) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn dn(d: NaiveDate) -> u64 {
-        d.num_days_from_ce() as u64
-    }
-
-    /// How big this app is relative to the configured scale (0.6–1.4).
-    fn app_factor(&self) -> f64 {
-        0.6 + 0.8 * self.u(S_APP, 0, 0)
-    }
-
     pub fn day(&self, d: NaiveDate) -> Day {
         let n = Self::dn(d);
         let wd = WEEKDAY[d.weekday().num_days_from_monday() as usize];
@@ -235,37 +166,6 @@ impl Gen {
             share_pv: Some(share_pv),
             share_uv: Some(share_uv),
         }
-    }
-
-    /// `total` split over `weights` (each jittered ±30% for `(salt, day)`),
-    /// by largest remainder so the parts add up to `total` exactly.
-    fn split(&self, total: f64, weights: &[f64], salt: u64, day: u64) -> Vec<f64> {
-        let w: Vec<f64> = weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| w * (0.7 + 0.6 * self.u(salt, day, i as u64)))
-            .collect();
-        let sum: f64 = w.iter().sum();
-        let total = total.max(0.0).round();
-        if sum <= 0.0 || w.is_empty() {
-            return vec![0.0; weights.len()];
-        }
-        let exact: Vec<f64> = w.iter().map(|x| total * x / sum).collect();
-        let mut parts: Vec<f64> = exact.iter().map(|x| x.floor()).collect();
-        let mut left = (total - parts.iter().sum::<f64>()).round() as usize;
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (ra, rb) = (exact[a] - parts[a], exact[b] - parts[b]);
-            rb.total_cmp(&ra).then(a.cmp(&b))
-        });
-        for i in order {
-            if left == 0 {
-                break;
-            }
-            parts[i] += 1.0;
-            left -= 1;
-        }
-        parts
     }
 
     fn items(keys: &[(u32, f64)], values: Vec<f64>) -> Vec<KeyValue> {
@@ -473,58 +373,61 @@ impl Gen {
         }
     }
 
+    // The portrait's dimensions: (id, name, weight).
+    const PORTRAIT_PROVINCES: [(u32, &str, f64); 10] = [
+        (1, "广东省", 14.0),
+        (2, "浙江省", 8.0),
+        (3, "江苏省", 8.0),
+        (4, "山东省", 6.0),
+        (5, "河南省", 6.0),
+        (6, "四川省", 5.0),
+        (7, "北京", 4.0),
+        (8, "上海", 4.5),
+        (9, "湖北省", 4.0),
+        (10, "福建省", 3.5),
+    ];
+    const PORTRAIT_CITIES: [(u32, &str, f64); 15] = [
+        (1, "深圳", 7.0),
+        (2, "广州", 6.0),
+        (3, "杭州", 4.0),
+        (4, "上海", 4.5),
+        (5, "北京", 4.0),
+        (6, "成都", 3.5),
+        (7, "南京", 2.5),
+        (8, "武汉", 2.8),
+        (9, "苏州", 2.4),
+        (10, "郑州", 2.0),
+        (11, "东莞", 2.2),
+        (12, "重庆", 2.6),
+        (13, "西安", 2.0),
+        (14, "长沙", 1.8),
+        (15, "厦门", 1.2),
+    ];
+    const PORTRAIT_GENDERS: [(u32, &str, f64); 3] =
+        [(0, "未知", 2.0), (1, "男", 47.0), (2, "女", 51.0)];
+    const PORTRAIT_PLATFORMS: [(u32, &str, f64); 3] =
+        [(1, "iPhone", 38.0), (2, "Android", 61.0), (3, "其他", 1.0)];
+    const PORTRAIT_DEVICES: [(u32, &str, f64); 8] = [
+        (0, "iPhone 15 Pro", 6.0),
+        (0, "iPhone 14", 5.0),
+        (0, "iPhone 13", 5.5),
+        (0, "华为 Mate 60 Pro", 4.0),
+        (0, "华为 nova 11", 2.5),
+        (0, "小米 14", 3.0),
+        (0, "OPPO Reno10", 2.5),
+        (0, "vivo X100", 2.2),
+    ];
+    const PORTRAIT_AGES: [(u32, &str, f64); 7] = [
+        (0, "未知", 3.0),
+        (1, "17岁以下", 4.0),
+        (2, "18-24岁", 18.0),
+        (3, "25-29岁", 20.0),
+        (4, "30-39岁", 30.0),
+        (5, "40-49岁", 16.0),
+        (6, "50岁以上", 9.0),
+    ];
+
     fn portrait_group(&self, total: f64, range: DateRange, salt: u64) -> PortraitGroup {
-        const PROVINCES: [(u32, &str, f64); 10] = [
-            (1, "广东省", 14.0),
-            (2, "浙江省", 8.0),
-            (3, "江苏省", 8.0),
-            (4, "山东省", 6.0),
-            (5, "河南省", 6.0),
-            (6, "四川省", 5.0),
-            (7, "北京", 4.0),
-            (8, "上海", 4.5),
-            (9, "湖北省", 4.0),
-            (10, "福建省", 3.5),
-        ];
-        const CITIES: [(u32, &str, f64); 15] = [
-            (1, "深圳", 7.0),
-            (2, "广州", 6.0),
-            (3, "杭州", 4.0),
-            (4, "上海", 4.5),
-            (5, "北京", 4.0),
-            (6, "成都", 3.5),
-            (7, "南京", 2.5),
-            (8, "武汉", 2.8),
-            (9, "苏州", 2.4),
-            (10, "郑州", 2.0),
-            (11, "东莞", 2.2),
-            (12, "重庆", 2.6),
-            (13, "西安", 2.0),
-            (14, "长沙", 1.8),
-            (15, "厦门", 1.2),
-        ];
-        const GENDERS: [(u32, &str, f64); 3] = [(0, "未知", 2.0), (1, "男", 47.0), (2, "女", 51.0)];
-        const PLATFORMS: [(u32, &str, f64); 3] =
-            [(1, "iPhone", 38.0), (2, "Android", 61.0), (3, "其他", 1.0)];
-        const DEVICES: [(u32, &str, f64); 8] = [
-            (0, "iPhone 15 Pro", 6.0),
-            (0, "iPhone 14", 5.0),
-            (0, "iPhone 13", 5.5),
-            (0, "华为 Mate 60 Pro", 4.0),
-            (0, "华为 nova 11", 2.5),
-            (0, "小米 14", 3.0),
-            (0, "OPPO Reno10", 2.5),
-            (0, "vivo X100", 2.2),
-        ];
-        const AGES: [(u32, &str, f64); 7] = [
-            (0, "未知", 3.0),
-            (1, "17岁以下", 4.0),
-            (2, "18-24岁", 18.0),
-            (3, "25-29岁", 20.0),
-            (4, "30-39岁", 30.0),
-            (5, "40-49岁", 16.0),
-            (6, "50岁以上", 9.0),
-        ];
         let key = Self::dn(range.begin) * 100 + range.days().max(0) as u64;
         let dim = |t: &[(u32, &str, f64)], share: f64, sub: u64, with_id: bool| {
             let w: Vec<f64> = t.iter().map(|x| x.2).collect();
@@ -546,12 +449,12 @@ impl Gen {
             .collect::<Vec<_>>()
         };
         PortraitGroup {
-            province: dim(&PROVINCES, 0.63, 1, true).into(),
-            city: dim(&CITIES, 0.48, 2, true).into(),
-            genders: dim(&GENDERS, 1.0, 3, true).into(),
-            platforms: dim(&PLATFORMS, 1.0, 4, true).into(),
-            devices: dim(&DEVICES, 0.38, 5, false).into(),
-            ages: dim(&AGES, 1.0, 6, true).into(),
+            province: dim(&Self::PORTRAIT_PROVINCES, 0.63, 1, true).into(),
+            city: dim(&Self::PORTRAIT_CITIES, 0.48, 2, true).into(),
+            genders: dim(&Self::PORTRAIT_GENDERS, 1.0, 3, true).into(),
+            platforms: dim(&Self::PORTRAIT_PLATFORMS, 1.0, 4, true).into(),
+            devices: dim(&Self::PORTRAIT_DEVICES, 0.38, 5, false).into(),
+            ages: dim(&Self::PORTRAIT_AGES, 1.0, 6, true).into(),
         }
     }
 
@@ -936,13 +839,6 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    #[test]
-    fn hash_is_stable() {
-        // Pinned so that a change of the hash (and so of every served number)
-        // is a deliberate decision.
-        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
     }
 
     #[test]

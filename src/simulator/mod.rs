@@ -7,8 +7,12 @@
 //! injectable faults. Data is deterministic from (seed, appid, date), and the
 //! accessor methods return exactly what HTTP serves so tests can compare.
 //!
-//! Layout: `data.rs` makes the numbers, `tokens.rs` keeps token state,
-//! `faults.rs` the fault plan, `server.rs` the HTTP side and validation.
+//! Layout: `data.rs` makes the numbers (on `hash.rs`), `tokens.rs` keeps
+//! token state, `faults.rs` the fault plan, `platform.rs` the third-party
+//! platform, `release.rs` when data exists, `types.rs` the plain types,
+//! `state.rs` the state behind the lock, `server.rs` the HTTP side and
+//! validation. This file is the handle over them all; none of them imports
+//! it back.
 //!
 //! Besides WeChat's paths the server has a small control plane outside
 //! WeChat's namespace, for out-of-process benchmarks and demos:
@@ -20,12 +24,20 @@
 mod data;
 mod faults;
 pub mod feedback;
+mod hash;
 pub mod platform;
 pub mod quota;
+mod release;
 mod server;
+mod state;
 mod tokens;
+mod types;
 
 pub use faults::Faults;
+pub use release::PUBLISH_FINAL_HOUR;
+use release::{last_released, released_keys, sane_release_hour};
+use state::{Inner, State};
+pub use types::{NotReady, RecordedRequest, SimApp};
 
 use crate::api::{Api, AppKind};
 use crate::clock::Clock;
@@ -36,14 +48,13 @@ use crate::collectors::user_portrait::UserPortrait;
 use crate::collectors::visit_distribution::VisitDistribution;
 use crate::collectors::visit_page::VisitPage;
 use crate::collectors::visit_trend::VisitTrendRow;
-use crate::dates::{beijing_date, beijing_midnight, latest_day, DateRange, Period};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use crate::dates::{beijing_date, DateRange, Period};
+use chrono::NaiveDate;
 use data::Gen;
 pub use data::{Article, MSG_DATA_ID_BASE};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use tokens::Tokens;
 
 pub const DEMO_MINIPROGRAM_APPID: &str = "wx5d3c9a1e7f2b4068";
@@ -90,60 +101,6 @@ pub fn generated_appid(i: usize) -> String {
     format!("wx{:016x}", 0x00be_0c00_0000_0000u64 + i as u64)
 }
 
-/// One simulated WeChat app.
-#[derive(Clone, Debug)]
-pub struct SimApp {
-    pub appid: String,
-    pub secret: String,
-    pub kind: AppKind,
-    /// Datacube calls per Beijing day; beyond it, 45009 until midnight.
-    pub daily_quota: Option<u32>,
-    /// Size multiplier for generated numbers (1.0 = ~50k daily visitors).
-    pub scale: f64,
-    /// These APIs answer 48001.
-    pub unauthorized: Vec<Api>,
-    /// `getvisitpage` answers exactly this many pages (at most 200, as
-    /// WeChat), each with at least one visit; `None`: the pages with
-    /// visits among ~260 (200 at scale 1.0).
-    pub pages: Option<usize>,
-    /// Daily call limits per path (`getApiQuota`); other paths have
-    /// `quota::DEFAULT_PATH_QUOTA`. Beyond it, that path answers 45009.
-    pub path_quota: HashMap<String, u32>,
-}
-
-impl SimApp {
-    /// The daily call limit of `path` (`getApiQuota`, and 45009 beyond).
-    pub(crate) fn path_limit(&self, path: &str) -> u32 {
-        self.path_quota
-            .get(path)
-            .copied()
-            .unwrap_or(quota::DEFAULT_PATH_QUOTA)
-    }
-
-    /// No quota, scale 1.0, every API of its kind authorised.
-    pub fn new(appid: impl Into<String>, secret: impl Into<String>, kind: AppKind) -> Self {
-        Self {
-            appid: appid.into(),
-            secret: secret.into(),
-            kind,
-            daily_quota: None,
-            scale: 1.0,
-            unauthorized: Vec::new(),
-            pages: None,
-            path_quota: HashMap::new(),
-        }
-    }
-}
-
-/// How data that is not released yet answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NotReady {
-    /// `{"errcode":61503,"errmsg":"data not ready…"}`.
-    Errcode61503,
-    /// Success with an empty `list` (or empty arrays for object responses).
-    EmptyList,
-}
-
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: u64,
@@ -168,117 +125,10 @@ impl Default for SimConfig {
     }
 }
 
-/// One request as the simulator saw it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RecordedRequest {
-    /// Clock time (the simulator's clock, manual in tests).
-    pub at: DateTime<Utc>,
-    pub method: String,
-    pub path: String,
-    pub appid: Option<String>,
-    pub api: Option<Api>,
-    pub begin_date: Option<String>,
-    pub end_date: Option<String>,
-    /// Token calls: "stable", "stable_force" or "legacy".
-    pub token_kind: Option<String>,
-    /// Quota calls (`getApiQuota`): the path asked about.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cgi_path: Option<String>,
-    /// 0 when data or a token was served, else the errcode; -500 for HTTP
-    /// 500, -2 for a dropped connection, -3 for malformed JSON, 404 for an
-    /// unknown path.
-    pub errcode: i64,
-}
-
-impl RecordedRequest {
-    /// A request of `method` to `path` at `at`, nothing else known yet.
-    pub(crate) fn new(at: DateTime<Utc>, method: &str, path: &str) -> Self {
-        RecordedRequest {
-            at,
-            method: method.to_string(),
-            path: path.to_string(),
-            appid: None,
-            api: None,
-            begin_date: None,
-            end_date: None,
-            token_kind: None,
-            cgi_path: None,
-            errcode: 0,
-        }
-    }
-}
-
-/// Mutable state behind one lock; no `.await` is ever held across it.
-pub(crate) struct State {
-    release_hour: f64,
-    not_ready: NotReady,
-    apps: HashMap<String, SimApp>,
-    tokens: Tokens,
-    faults: Faults,
-    log: Vec<RecordedRequest>,
-    /// Datacube calls per app on one Beijing day.
-    quota: HashMap<String, (NaiveDate, u32)>,
-    /// Calls per app and path on one Beijing day (`getApiQuota`).
-    path_calls: quota::PathCalls,
-    rid_counter: u64,
-    /// A third-party platform, once `enable_platform` was called.
-    platform: Option<platform::SimPlatform>,
-}
-
-pub(crate) struct Inner {
-    seed: u64,
-    clock: Clock,
-    state: Mutex<State>,
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A poisoned lock still holds consistent state: every update is a
-        // few plain assignments.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// The simulator; clones share state.
 #[derive(Clone)]
 pub struct Simulator {
     inner: Arc<Inner>,
-}
-
-/// Keeps a release hour usable whatever a caller passes (NaN, negative).
-fn sane_release_hour(h: f64) -> f64 {
-    if h.is_finite() {
-        h.clamp(0.0, 72.0)
-    } else {
-        10.0
-    }
-}
-
-/// Whether `day` is released at `now`: `release_hour` on the next day.
-pub(crate) fn released(day: NaiveDate, now: DateTime<Utc>, release_hour: f64) -> bool {
-    let at = beijing_midnight(day + Duration::days(1))
-        + Duration::milliseconds((release_hour * 3_600_000.0) as i64);
-    now >= at
-}
-
-/// The newest released day at `now`.
-pub(crate) fn last_released(now: DateTime<Utc>, release_hour: f64) -> NaiveDate {
-    let mut d = latest_day(now);
-    // release_hour ≤ 72 bounds this to four steps.
-    while !released(d, now, release_hour) {
-        d -= Duration::days(1);
-    }
-    d
-}
-
-/// Keys of `period` whose period has been released for `cohort`.
-pub(crate) fn released_keys(cohort: DateRange, period: Period, last: NaiveDate) -> Vec<u32> {
-    period
-        .retention_offsets()
-        .iter()
-        .copied()
-        .filter(|&k| cohort.shift(k as i32, period).end <= last)
-        .collect()
 }
 
 impl Simulator {
@@ -314,7 +164,7 @@ impl Simulator {
     pub async fn spawn(&self, addr: &str) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        let task = tokio::spawn(server::serve(listener, server::router(self.clone())));
+        let task = tokio::spawn(server::serve(listener, server::router(self.inner.clone())));
         Ok(SimServer {
             addr: local,
             task,
@@ -649,10 +499,6 @@ impl Simulator {
         }
     }
 }
-
-/// The Beijing hour at which the newest day's publish numbers
-/// (`getbizsummary`) settle: before it they come with `is_delay: true`.
-pub const PUBLISH_FINAL_HOUR: f64 = 12.0;
 
 /// A running simulator HTTP server; stops serving when dropped.
 pub struct SimServer {

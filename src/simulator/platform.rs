@@ -6,8 +6,9 @@
 //! info, and the errors of the flow: 61003, 61004, 61005, 61006, 61007,
 //! 61023, 40001/42001 on a component token.
 
-use super::data::mix;
-use super::{RecordedRequest, SimApp, State};
+use super::hash::mix;
+use super::tokens::Tokens;
+use super::types::{RecordedRequest, SimApp};
 use crate::api::AppKind;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -221,9 +222,11 @@ fn field<'a>(json: Option<&'a Value>, k: &str) -> Option<&'a str> {
     json?.get(k)?.as_str().filter(|s| !s.is_empty())
 }
 
-/// One `/cgi-bin/component/…` request, decided under the simulator's lock.
+/// One `/cgi-bin/component/…` request, decided under the simulator's lock:
+/// the checks every call shares, then one method per call.
 pub(crate) fn handle(
-    st: &mut State,
+    platform: Option<&mut SimPlatform>,
+    tokens: &mut Tokens,
     now: DateTime<Utc>,
     path: &str,
     query: &HashMap<String, String>,
@@ -233,7 +236,7 @@ pub(crate) fn handle(
     let name = path.trim_start_matches(PREFIX);
     rec.token_kind = Some(name.trim_start_matches("api_").to_string());
     rec.appid = field(json, "authorizer_appid").map(str::to_string);
-    let Some(p) = st.platform.as_mut() else {
+    let Some(p) = platform else {
         return Err(404);
     };
     if p.ip_blocked {
@@ -247,114 +250,142 @@ pub(crate) fn handle(
         });
     }
     match name {
-        "api_component_token" => {
-            if field(json, "component_appsecret") != Some(p.secret.as_str()) {
-                return Err(40125);
-            }
-            let ticket = field(json, "component_verify_ticket").ok_or(61006)?;
-            if ticket != p.ticket {
-                return Err(61006);
-            }
-            if now - p.ticket_at >= Duration::hours(TICKET_LIFE_HOURS) {
-                return Err(61005);
-            }
-            let tok = p.mint("componenttoken_");
-            if let Some(prev) = p.current.take() {
-                if let Some(info) = p.component_tokens.get_mut(&prev) {
-                    info.1 = Some(now + Duration::seconds(OVERLAP_SECS));
-                }
-            }
-            p.component_tokens.insert(
-                tok.clone(),
-                (now + Duration::seconds(COMPONENT_TTL_SECS), None),
-            );
-            p.current = Some(tok.clone());
-            Ok(json!({"component_access_token": tok, "expires_in": COMPONENT_TTL_SECS}))
-        }
+        "api_component_token" => p.component_token(json, now),
         "api_authorizer_token" => {
             p.check_component_token(query, now)?;
-            let appid = field(json, "authorizer_appid").ok_or(47001)?.to_string();
-            let given = field(json, "authorizer_refresh_token").ok_or(47001)?;
-            let auth = p.authorized.get(&appid).ok_or(61003)?;
-            if given != auth.refresh_token {
-                return Err(61023);
-            }
-            let refresh = if p.blank_refresh_tokens {
-                String::new()
-            } else if p.rotate_refresh_tokens {
-                p.replace_refresh_token(&appid).unwrap_or_default()
-            } else {
-                given.to_string()
-            };
-            let (token, expires_in) = st.tokens.legacy(&appid, now);
-            let p = st.platform.as_mut().ok_or(404)?;
-            p.authorizer_tokens.insert(token.clone());
-            Ok(json!({
-                "authorizer_access_token": token,
-                "expires_in": expires_in,
-                "authorizer_refresh_token": refresh,
-            }))
+            p.authorizer_token(tokens, json, now)
         }
         "api_get_authorizer_list" => {
             p.check_component_token(query, now)?;
-            let offset = json
-                .and_then(|j| j.get("offset"))
-                .and_then(Value::as_u64)
-                .ok_or(47001)? as usize;
-            let count = json
-                .and_then(|j| j.get("count"))
-                .and_then(Value::as_u64)
-                .ok_or(47001)? as usize;
-            if count == 0 || count > 500 {
-                return Err(47001);
-            }
-            let blank = p.blank_refresh_tokens;
-            let list: Vec<Value> = p
-                .authorized
-                .values()
-                .skip(offset)
-                .take(count)
-                .map(|a| {
-                    json!({
-                        "authorizer_appid": a.app.appid,
-                        "refresh_token": if blank { "" } else { a.refresh_token.as_str() },
-                        "auth_time": a.auth_time,
-                    })
-                })
-                .collect();
-            Ok(json!({"total_count": p.authorized.len(), "list": list}))
+            p.authorizer_list(json)
         }
         "api_get_authorizer_info" => {
             p.check_component_token(query, now)?;
-            let appid = field(json, "authorizer_appid").ok_or(47001)?;
-            let a = p.authorized.get(appid).ok_or(61003)?;
-            let mut info = json!({
-                "nick_name": a.app.nick_name,
-                "head_img": "http://wx.qlogo.cn/mmopen/sim",
-                "service_type_info": {"id": if a.app.kind == AppKind::Miniprogram { 0 } else { 2 }},
-                "verify_type_info": {"id": 0},
-                "user_name": format!("gh_{}", &a.app.appid[2..14]),
-                "principal_name": "Simulated Co., Ltd.",
-            });
-            if a.app.kind == AppKind::Miniprogram {
-                info["MiniProgramInfo"] =
-                    json!({"network": {}, "categories": [], "visit_status": 0});
-            }
-            let funcs: Vec<Value> = a
-                .app
-                .permissions
-                .iter()
-                .map(|id| json!({"funcscope_category": {"id": id}}))
-                .collect();
-            Ok(json!({
-                "authorizer_info": info,
-                "authorization_info": {
-                    "authorizer_appid": a.app.appid,
-                    "func_info": funcs,
-                },
-            }))
+            p.authorizer_info(json)
         }
         _ => Err(404),
+    }
+}
+
+/// The component calls, each after `handle`'s shared checks and (all but
+/// the first) a valid component token.
+impl SimPlatform {
+    /// `api_component_token`: a new component token; the previous one
+    /// keeps working for `OVERLAP_SECS`.
+    fn component_token(&mut self, json: Option<&Value>, now: DateTime<Utc>) -> Result<Value, i64> {
+        if field(json, "component_appsecret") != Some(self.secret.as_str()) {
+            return Err(40125);
+        }
+        let ticket = field(json, "component_verify_ticket").ok_or(61006)?;
+        if ticket != self.ticket {
+            return Err(61006);
+        }
+        if now - self.ticket_at >= Duration::hours(TICKET_LIFE_HOURS) {
+            return Err(61005);
+        }
+        let tok = self.mint("componenttoken_");
+        if let Some(prev) = self.current.take() {
+            if let Some(info) = self.component_tokens.get_mut(&prev) {
+                info.1 = Some(now + Duration::seconds(OVERLAP_SECS));
+            }
+        }
+        self.component_tokens.insert(
+            tok.clone(),
+            (now + Duration::seconds(COMPONENT_TTL_SECS), None),
+        );
+        self.current = Some(tok.clone());
+        Ok(json!({"component_access_token": tok, "expires_in": COMPONENT_TTL_SECS}))
+    }
+
+    /// `api_authorizer_token`: an authorizer token (a legacy token of the
+    /// app, which the datacube endpoints accept) for a valid refresh token.
+    fn authorizer_token(
+        &mut self,
+        tokens: &mut Tokens,
+        json: Option<&Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Value, i64> {
+        let appid = field(json, "authorizer_appid").ok_or(47001)?.to_string();
+        let given = field(json, "authorizer_refresh_token").ok_or(47001)?;
+        let auth = self.authorized.get(&appid).ok_or(61003)?;
+        if given != auth.refresh_token {
+            return Err(61023);
+        }
+        let refresh = if self.blank_refresh_tokens {
+            String::new()
+        } else if self.rotate_refresh_tokens {
+            self.replace_refresh_token(&appid).unwrap_or_default()
+        } else {
+            given.to_string()
+        };
+        let (token, expires_in) = tokens.legacy(&appid, now);
+        self.authorizer_tokens.insert(token.clone());
+        Ok(json!({
+            "authorizer_access_token": token,
+            "expires_in": expires_in,
+            "authorizer_refresh_token": refresh,
+        }))
+    }
+
+    /// `api_get_authorizer_list`: a page of at most 500 authorized apps.
+    fn authorizer_list(&self, json: Option<&Value>) -> Result<Value, i64> {
+        let offset = json
+            .and_then(|j| j.get("offset"))
+            .and_then(Value::as_u64)
+            .ok_or(47001)? as usize;
+        let count = json
+            .and_then(|j| j.get("count"))
+            .and_then(Value::as_u64)
+            .ok_or(47001)? as usize;
+        if count == 0 || count > 500 {
+            return Err(47001);
+        }
+        let blank = self.blank_refresh_tokens;
+        let list: Vec<Value> = self
+            .authorized
+            .values()
+            .skip(offset)
+            .take(count)
+            .map(|a| {
+                json!({
+                    "authorizer_appid": a.app.appid,
+                    "refresh_token": if blank { "" } else { a.refresh_token.as_str() },
+                    "auth_time": a.auth_time,
+                })
+            })
+            .collect();
+        Ok(json!({"total_count": self.authorized.len(), "list": list}))
+    }
+
+    /// `api_get_authorizer_info`: an authorized app's profile and its
+    /// permission sets.
+    fn authorizer_info(&self, json: Option<&Value>) -> Result<Value, i64> {
+        let appid = field(json, "authorizer_appid").ok_or(47001)?;
+        let a = self.authorized.get(appid).ok_or(61003)?;
+        let mut info = json!({
+            "nick_name": a.app.nick_name,
+            "head_img": "http://wx.qlogo.cn/mmopen/sim",
+            "service_type_info": {"id": if a.app.kind == AppKind::Miniprogram { 0 } else { 2 }},
+            "verify_type_info": {"id": 0},
+            "user_name": format!("gh_{}", &a.app.appid[2..14]),
+            "principal_name": "Simulated Co., Ltd.",
+        });
+        if a.app.kind == AppKind::Miniprogram {
+            info["MiniProgramInfo"] = json!({"network": {}, "categories": [], "visit_status": 0});
+        }
+        let funcs: Vec<Value> = a
+            .app
+            .permissions
+            .iter()
+            .map(|id| json!({"funcscope_category": {"id": id}}))
+            .collect();
+        Ok(json!({
+            "authorizer_info": info,
+            "authorization_info": {
+                "authorizer_appid": a.app.appid,
+                "func_info": funcs,
+            },
+        }))
     }
 }
 

@@ -8,12 +8,15 @@
 //! Nothing here trusts the request: bad input becomes an errcode, never a
 //! panic.
 
-use super::data::{mix, Gen};
+use super::data::Gen;
 use super::faults::FaultAction;
+use super::faults::Faults;
+use super::hash::mix;
+use super::platform;
+use super::release::{last_released, released_keys, PUBLISH_FINAL_HOUR};
+use super::state::{Inner, State};
 use super::tokens::TokenError;
-use super::{
-    last_released, released_keys, Faults, Inner, NotReady, RecordedRequest, Simulator, State,
-};
+use super::types::{NotReady, RecordedRequest, SimApp};
 use crate::api::Api;
 use crate::api::Span;
 use crate::collectors::article_totals::WINDOW_DAYS;
@@ -34,6 +37,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 const STABLE_PATH: &str = "/cgi-bin/stable_token";
@@ -172,19 +176,23 @@ pub(crate) struct DataJob {
     now: DateTime<Utc>,
     /// `offset` and `count` of a list request (`Request::Latest`).
     page: (usize, usize),
-    /// An answer decided when the request arrived (`getApiQuota`).
+    /// An answer decided when the request arrived (the operations APIs).
     answer: Option<Value>,
 }
 
+/// `{"list": items}`, the envelope most datacube answers share.
+fn list<T: serde::Serialize>(items: Vec<T>) -> serde_json::Result<Value> {
+    serde_json::to_value(ListResponse { list: items.into() })
+}
+
 impl DataJob {
-    /// A job of `api` asked at `now` with every other field empty.
-    fn new(api: Api, gen: Gen, now: DateTime<Utc>) -> Self {
-        let today = DateRange::day(beijing_date(now));
+    /// A job of `api` for `range` asked at `now`, every other field empty.
+    fn new(api: Api, gen: Gen, range: DateRange, now: DateTime<Utc>) -> Self {
         DataJob {
             api,
             gen,
-            range: today,
-            last: today.end,
+            range,
+            last: range.end,
             wrong_shape: false,
             bad_item: false,
             delayed: false,
@@ -195,124 +203,140 @@ impl DataJob {
         }
     }
 
+    /// The answer: one arm per API (a new API adds its arm here), then the
+    /// faults that spoil a body.
     fn render(self) -> Reply {
         let (g, r, api) = (self.gen, self.range, self.api);
         let v = match api {
-            Api::DailySummary => serde_json::to_value(ListResponse {
-                list: vec![g.daily_summary(r.begin)].into(),
-            }),
+            Api::DailySummary => list(vec![g.daily_summary(r.begin)]),
             Api::DailyVisitTrend | Api::WeeklyVisitTrend | Api::MonthlyVisitTrend => {
-                serde_json::to_value(ListResponse {
-                    list: vec![g.visit_trend(r, api.period())].into(),
-                })
+                list(vec![g.visit_trend(r, api.period())])
             }
             Api::VisitDistribution => serde_json::to_value(g.visit_distribution(r.begin)),
-            Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => {
-                let keys = released_keys(r, api.period(), self.last);
-                let (new, uv) = g.retention(r, api.period(), &keys);
-                serde_json::to_value(Retention {
-                    ref_date: Some(mp_ref_date(&r, api.period())),
-                    visit_uv_new: new.into(),
-                    visit_uv: uv.into(),
-                })
-            }
+            Api::DailyRetention | Api::WeeklyRetention | Api::MonthlyRetention => self.retention(),
             Api::VisitPage => serde_json::to_value(g.visit_page(r.begin)),
-            Api::UserPortrait => {
-                let (new, uv) = g.user_portrait(r);
-                serde_json::to_value(UserPortrait {
-                    ref_date: Some(portrait_ref_date(r)),
-                    visit_uv_new: Some(new),
-                    visit_uv: Some(uv),
-                })
-            }
-            Api::UserSummary => serde_json::to_value(ListResponse {
-                list: released_days(r, self.last)
-                    .flat_map(|d| g.user_summary(d))
-                    .collect(),
-            }),
-            Api::UserCumulate => serde_json::to_value(ListResponse {
-                list: g.user_cumulate_days(released_days(r, self.last)).into(),
-            }),
-            Api::UpstreamMsg => serde_json::to_value(ListResponse {
-                list: released_days(r, self.last)
+            Api::UserPortrait => self.user_portrait(),
+            Api::UserSummary => list(self.days().flat_map(|d| g.user_summary(d)).collect()),
+            Api::UserCumulate => list(g.user_cumulate_days(self.days())),
+            Api::UpstreamMsg => list(
+                self.days()
                     .flat_map(|d| g.upstream_msg(DateRange::day(d)))
                     .collect(),
-            }),
+            ),
             // Asked for by the period's first day; served whole (validated
             // and released before this point).
-            Api::UpstreamMsgWeek | Api::UpstreamMsgMonth => serde_json::to_value(ListResponse {
-                list: g.upstream_msg(api.spec().data_period(r)).into(),
-            }),
-            Api::UpstreamMsgHour => serde_json::to_value(ListResponse {
-                list: released_days(r, self.last)
-                    .flat_map(|d| g.upstream_msg_hour(d))
-                    .collect(),
-            }),
-            Api::UpstreamMsgDist => serde_json::to_value(ListResponse {
-                list: released_days(r, self.last)
+            Api::UpstreamMsgWeek | Api::UpstreamMsgMonth => {
+                list(g.upstream_msg(api.spec().data_period(r)))
+            }
+            Api::UpstreamMsgHour => {
+                list(self.days().flat_map(|d| g.upstream_msg_hour(d)).collect())
+            }
+            Api::UpstreamMsgDist => list(
+                self.days()
                     .flat_map(|d| g.upstream_msg_dist(DateRange::day(d)))
                     .collect(),
-            }),
+            ),
             Api::UpstreamMsgDistWeek | Api::UpstreamMsgDistMonth => {
-                serde_json::to_value(ListResponse {
-                    list: g.upstream_msg_dist(api.spec().data_period(r)).into(),
-                })
+                list(g.upstream_msg_dist(api.spec().data_period(r)))
             }
-            Api::InterfaceSummary => serde_json::to_value(ListResponse {
-                list: released_days(r, self.last)
-                    .map(|d| g.interface_summary(d))
-                    .collect(),
-            }),
-            Api::BizSummary => Ok(json!({
-                "list": released_days(r, self.last)
-                    .map(|d| g.biz_summary(d, self.delayed && d == self.last))
-                    .collect::<Vec<_>>(),
-                "is_delay": self.delayed && r.end >= self.last,
-            })),
-            Api::InterfaceSummaryHour => serde_json::to_value(ListResponse {
-                list: released_days(r, self.last)
+            Api::InterfaceSummary => list(self.days().map(|d| g.interface_summary(d)).collect()),
+            Api::BizSummary => Ok(self.biz_summary()),
+            Api::InterfaceSummaryHour => list(
+                self.days()
                     .flat_map(|d| g.interface_summary_hour(d))
                     .collect(),
-            }),
+            ),
             Api::PerformanceOpenRate
             | Api::PerformanceLaunch
             | Api::PerformancePageSwitch
             | Api::PerformanceMemory
-            | Api::PerformanceMemoryAnomaly => {
-                let days: Vec<NaiveDate> = released_days(r, self.last).collect();
-                let module = api.spec().module().unwrap_or_default();
-                Ok(performance_body(g.performance(&days, module, &self.params)))
-            }
-            Api::ArticleRead | Api::ArticleShare => Ok(json!({
-                "list": released_days(r, self.last)
-                    .flat_map(|d| {
-                        let late = self.delayed && d == self.last;
-                        if api == Api::ArticleRead {
-                            g.article_read(d, late)
-                        } else {
-                            g.article_share(d, late)
-                        }
-                    })
-                    .collect::<Vec<_>>(),
-                "is_delay": self.delayed && r.end >= self.last,
-            })),
+            | Api::PerformanceMemoryAnomaly => Ok(self.performance()),
+            Api::ArticleRead | Api::ArticleShare => Ok(self.article_days()),
             // Served only once `r.end` is released (see `data_call`).
             // One publish date (`validate` refuses more), as of `last`.
             Api::ArticleTotalDetail => Ok(json!({
                 "list": g.article_totals(r.begin, self.last, self.delayed),
                 "is_delay": self.delayed,
             })),
-            Api::PublishedArticles => {
-                let (offset, count) = self.page;
-                let (total, items) = g.published(self.now, offset, count);
-                Ok(json!({
-                    "total_count": total,
-                    "item_count": items.len(),
-                    "item": items,
-                }))
-            }
+            Api::PublishedArticles => Ok(self.published()),
             Api::ApiQuota | Api::Feedback => Ok(self.answer.clone().unwrap_or_default()),
         };
+        self.spoiled(v)
+    }
+
+    /// The released days of the requested range, in order.
+    fn days(&self) -> impl Iterator<Item = NaiveDate> {
+        released_days(self.range, self.last)
+    }
+
+    fn retention(&self) -> serde_json::Result<Value> {
+        let (r, period) = (self.range, self.api.period());
+        let keys = released_keys(r, period, self.last);
+        let (new, uv) = self.gen.retention(r, period, &keys);
+        serde_json::to_value(Retention {
+            ref_date: Some(mp_ref_date(&r, period)),
+            visit_uv_new: new.into(),
+            visit_uv: uv.into(),
+        })
+    }
+
+    fn user_portrait(&self) -> serde_json::Result<Value> {
+        let (new, uv) = self.gen.user_portrait(self.range);
+        serde_json::to_value(UserPortrait {
+            ref_date: Some(portrait_ref_date(self.range)),
+            visit_uv_new: Some(new),
+            visit_uv: Some(uv),
+        })
+    }
+
+    fn biz_summary(&self) -> Value {
+        json!({
+            "list": self
+                .days()
+                .map(|d| self.gen.biz_summary(d, self.delayed && d == self.last))
+                .collect::<Vec<_>>(),
+            "is_delay": self.delayed && self.range.end >= self.last,
+        })
+    }
+
+    fn performance(&self) -> Value {
+        let days: Vec<NaiveDate> = self.days().collect();
+        let module = self.api.spec().module().unwrap_or_default();
+        performance_body(self.gen.performance(&days, module, &self.params))
+    }
+
+    /// `getarticleread` and `getarticleshare`: the rows of each released
+    /// day, the newest unsettled before noon.
+    fn article_days(&self) -> Value {
+        json!({
+            "list": self
+                .days()
+                .flat_map(|d| {
+                    let late = self.delayed && d == self.last;
+                    if self.api == Api::ArticleRead {
+                        self.gen.article_read(d, late)
+                    } else {
+                        self.gen.article_share(d, late)
+                    }
+                })
+                .collect::<Vec<_>>(),
+            "is_delay": self.delayed && self.range.end >= self.last,
+        })
+    }
+
+    fn published(&self) -> Value {
+        let (offset, count) = self.page;
+        let (total, items) = self.gen.published(self.now, offset, count);
+        json!({
+            "total_count": total,
+            "item_count": items.len(),
+            "item": items,
+        })
+    }
+
+    /// The reply for a rendered body, spoilt as the `wrong_shape` or
+    /// `bad_item` fault asks; an unserializable body is WeChat's -1.
+    fn spoiled(&self, v: serde_json::Result<Value>) -> Reply {
         match v {
             Ok(Value::Object(mut m)) if self.wrong_shape => {
                 for v in m.values_mut().filter(|v| v.is_array() || v.is_object()) {
@@ -529,6 +553,16 @@ enum Step {
     Data(DataJob),
 }
 
+/// What the fault plan does to one request.
+#[derive(Default)]
+struct Faulted {
+    latency: Option<Duration>,
+    /// The fault's answer instead of the handler's, with its log code.
+    reply: Option<(Reply, i64)>,
+    wrong_shape: bool,
+    bad_item: bool,
+}
+
 impl Inner {
     fn error(&self, st: &mut State, code: i64, api: Option<Api>) -> Reply {
         st.rid_counter += 1;
@@ -545,7 +579,8 @@ impl Inner {
         )
     }
 
-    /// Decides one request under the lock and records it.
+    /// Decides one request under the lock and records it: what it names,
+    /// what the fault plan does to it, then its handler.
     fn decide(
         &self,
         method: &str,
@@ -554,110 +589,107 @@ impl Inner {
         body: Option<&[u8]>,
     ) -> (Step, Option<Duration>) {
         let now = self.clock.now();
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         let json: Option<Value> = body.and_then(|b| serde_json::from_slice(b).ok());
-        let mut rec = RecordedRequest::new(now, method, path);
         let is_token = path == STABLE_PATH || path == LEGACY_PATH;
         let is_data = path.starts_with("/datacube/")
             || path == crate::api::PERFORMANCE_PATH
             || (!is_token && Api::from_path(path).is_some());
-        if path == STABLE_PATH {
-            rec.appid = json
-                .as_ref()
-                .and_then(|j| j.get("appid"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let force =
-                json.as_ref().and_then(|j| j.get("force_refresh")) == Some(&Value::Bool(true));
-            rec.token_kind = Some(if force { "stable_force" } else { "stable" }.into());
-        } else if path == LEGACY_PATH {
-            rec.appid = query.get("appid").cloned();
-            rec.token_kind = Some("legacy".into());
-        } else if is_data {
-            rec.api = Api::from_call(path, json.as_ref());
-            rec.appid = query.get("access_token").and_then(|t| st.tokens.owner(t));
-            if path == crate::api::PERFORMANCE_PATH {
-                // The Beijing days the timestamps fall on, as `yyyymmdd`.
-                if let Ok(r) = json
-                    .as_ref()
-                    .and_then(Value::as_object)
-                    .ok_or(0)
-                    .and_then(performance_range)
-                {
-                    rec.begin_date = Some(compact(r.begin));
-                    rec.end_date = Some(compact(r.end));
-                }
-            } else if rec.api == Some(Api::ApiQuota) {
-                rec.cgi_path = date_field(json.as_ref(), "cgi_path");
-            } else {
-                rec.begin_date = date_field(json.as_ref(), "begin_date");
-                rec.end_date = date_field(json.as_ref(), "end_date");
-            }
-        }
-
-        let mut latency = None;
-        let mut wrong_shape = false;
-        let mut bad_item = false;
-        let (step, code) = 'decided: {
-            if is_token || is_data {
-                let (lat, action) = st.faults.take(path, rec.api, rec.appid.as_deref());
-                latency = lat;
-                let faulted = match action {
-                    FaultAction::None => None,
-                    FaultAction::WrongShape => {
-                        wrong_shape = true;
-                        None
-                    }
-                    FaultAction::BadItem => {
-                        bad_item = true;
-                        None
-                    }
-                    FaultAction::Drop => Some((Reply::Drop, -2)),
-                    FaultAction::Http500 => Some((
-                        Reply::Text(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "<html><body><h1>500 Internal Server Error</h1></body></html>",
-                        ),
-                        -500,
-                    )),
-                    FaultAction::Malformed => Some((Reply::Malformed, -3)),
-                    FaultAction::Busy => Some((self.error(&mut st, -1, rec.api), -1)),
-                    FaultAction::Errcode(c) => Some((self.error(&mut st, c, rec.api), c)),
-                };
-                if let Some((reply, code)) = faulted {
-                    break 'decided (Step::Reply(reply), code);
-                }
-            }
-            let outcome = if path == STABLE_PATH {
-                self.stable_token(&mut st, now, json.as_ref())
-            } else if path == LEGACY_PATH {
-                self.legacy_token(&mut st, now, query)
-            } else if path.starts_with(super::platform::PREFIX) {
-                super::platform::handle(&mut st, now, path, query, json.as_ref(), &mut rec)
-                    .map(|v| Step::Reply(Reply::Json(StatusCode::OK, v)))
-            } else if is_data {
-                match rec.api {
-                    Some(api) => self.data_call(&mut st, now, api, query, json.as_ref()),
-                    // The performance path with an undocumented module.
-                    None if path == crate::api::PERFORMANCE_PATH => Err(40097),
-                    None => break 'decided (not_found(path), 404),
-                }
-            } else {
-                break 'decided (not_found(path), 404);
-            };
-            match outcome {
-                Ok(Step::Data(mut job)) => {
-                    job.wrong_shape = wrong_shape;
-                    job.bad_item = bad_item;
+        let mut rec = record(st, now, method, path, query, json.as_ref(), is_data);
+        let faulted = if is_token || is_data {
+            self.faulted(st, path, &rec)
+        } else {
+            Faulted::default()
+        };
+        let (step, code) = match faulted.reply {
+            Some((reply, code)) => (Step::Reply(reply), code),
+            None => match self.route(st, now, path, query, json.as_ref(), &mut rec, is_data) {
+                None => (not_found(path), 404),
+                Some(Ok(Step::Data(mut job))) => {
+                    job.wrong_shape = faulted.wrong_shape;
+                    job.bad_item = faulted.bad_item;
                     (Step::Data(job), 0)
                 }
-                Ok(step) => (step, 0),
-                Err(c) => (Step::Reply(self.error(&mut st, c, rec.api)), c),
-            }
+                Some(Ok(step)) => (step, 0),
+                Some(Err(c)) => (Step::Reply(self.error(st, c, rec.api)), c),
+            },
         };
         rec.errcode = code;
         st.log.push(rec);
-        (step, latency)
+        (step, faulted.latency)
+    }
+
+    /// What the fault plan does to a token or data request.
+    fn faulted(&self, st: &mut State, path: &str, rec: &RecordedRequest) -> Faulted {
+        let (latency, action) = st.faults.take(path, rec.api, rec.appid.as_deref());
+        let mut f = Faulted {
+            latency,
+            ..Faulted::default()
+        };
+        f.reply = match action {
+            FaultAction::None => None,
+            FaultAction::WrongShape => {
+                f.wrong_shape = true;
+                None
+            }
+            FaultAction::BadItem => {
+                f.bad_item = true;
+                None
+            }
+            FaultAction::Drop => Some((Reply::Drop, -2)),
+            FaultAction::Http500 => Some((
+                Reply::Text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<html><body><h1>500 Internal Server Error</h1></body></html>",
+                ),
+                -500,
+            )),
+            FaultAction::Malformed => Some((Reply::Malformed, -3)),
+            FaultAction::Busy => Some((self.error(st, -1, rec.api), -1)),
+            FaultAction::Errcode(c) => Some((self.error(st, c, rec.api), c)),
+        };
+        f
+    }
+
+    /// The handler of `path` and its outcome; `None` when no handler
+    /// takes it (a 404).
+    #[allow(clippy::too_many_arguments)]
+    fn route(
+        &self,
+        st: &mut State,
+        now: DateTime<Utc>,
+        path: &str,
+        query: &HashMap<String, String>,
+        json: Option<&Value>,
+        rec: &mut RecordedRequest,
+        is_data: bool,
+    ) -> Option<Result<Step, i64>> {
+        Some(if path == STABLE_PATH {
+            self.stable_token(st, now, json)
+        } else if path == LEGACY_PATH {
+            self.legacy_token(st, now, query)
+        } else if path.starts_with(platform::PREFIX) {
+            platform::handle(
+                st.platform.as_mut(),
+                &mut st.tokens,
+                now,
+                path,
+                query,
+                json,
+                rec,
+            )
+            .map(|v| Step::Reply(Reply::Json(StatusCode::OK, v)))
+        } else if is_data {
+            match rec.api {
+                Some(api) => self.data_call(st, now, api, query, json),
+                // The performance path with an undocumented module.
+                None if path == crate::api::PERFORMANCE_PATH => Err(40097),
+                None => return None,
+            }
+        } else {
+            return None;
+        })
     }
 
     fn stable_token(
@@ -706,6 +738,8 @@ impl Inner {
         Ok(token_reply(token, expires_in))
     }
 
+    /// A datacube call: the token, the app's rights and quota, then the
+    /// request as WeChat validates it and whether its data is released.
     fn data_call(
         &self,
         st: &mut State,
@@ -714,109 +748,59 @@ impl Inner {
         query: &HashMap<String, String>,
         json: Option<&Value>,
     ) -> Result<Step, i64> {
-        let token = query
-            .get("access_token")
-            .filter(|t| !t.is_empty())
-            .ok_or(41001)?;
-        let appid = st.tokens.check(token, now).map_err(|e| match e {
-            TokenError::Invalid => 40001,
-            TokenError::Expired => 42001,
-        })?;
-        if let Some(code) = st
-            .platform
-            .as_ref()
-            .and_then(|p| p.data_denied(&appid, token))
-        {
-            return Err(code);
-        }
-        let app = st.apps.get(&appid).cloned().ok_or(40001)?;
-        if !api.serves(app.kind) || app.unauthorized.contains(&api) {
-            return Err(48001);
-        }
-        // Every authenticated datacube call counts, failed or not.
-        let today = beijing_date(now);
-        let used = st.quota.entry(appid.clone()).or_insert((today, 0));
-        if used.0 != today {
-            *used = (today, 0);
-        }
-        used.1 = used.1.saturating_add(1);
-        if app.daily_quota.is_some_and(|q| used.1 > q) {
-            return Err(45009);
-        }
-        // And per path, as getApiQuota reports it.
-        if st.path_calls.count(&appid, api.path(), today) > app.path_limit(api.path()) {
-            return Err(45009);
-        }
-
-        if api == Api::Feedback {
-            let answer = super::feedback::answer(self.seed, &appid, query, now)?;
+        let (appid, app) = authenticate(st, now, api, query)?;
+        count_call(st, &appid, &app, api, now)?;
+        // The operations APIs: answered as the request arrives.
+        let answer = match api {
+            Api::Feedback => Some(super::feedback::answer(self.seed, &appid, query, now)?),
+            Api::ApiQuota => {
+                let obj = json.and_then(Value::as_object).ok_or(47001)?;
+                let today = beijing_date(now);
+                let limit = |p: &str| app.path_limit(p);
+                Some(super::quota::answer(
+                    &st.path_calls,
+                    &appid,
+                    limit,
+                    obj,
+                    today,
+                )?)
+            }
+            _ => None,
+        };
+        if answer.is_some() {
+            let today = DateRange::day(beijing_date(now));
             return Ok(Step::Data(DataJob {
-                answer: Some(answer),
-                ..DataJob::new(api, Gen::new(self.seed, &appid, app.scale), now)
+                answer,
+                ..DataJob::new(api, Gen::new(self.seed, &appid, app.scale), today, now)
             }));
         }
         let obj = json.and_then(Value::as_object).ok_or(47001)?;
-        if api == Api::ApiQuota {
-            let answer =
-                super::quota::answer(&st.path_calls, &appid, |p| app.path_limit(p), obj, today)?;
-            return Ok(Step::Data(DataJob {
-                answer: Some(answer),
-                ..DataJob::new(api, Gen::new(self.seed, &appid, app.scale), now)
-            }));
-        }
+        let job = |range, last, params, page| DataJob {
+            api,
+            gen: Gen::new(self.seed, &appid, app.scale).with_pages(app.pages),
+            range,
+            last,
+            wrong_shape: false,
+            bad_item: false,
+            delayed: delayed(api, range, last, now),
+            params,
+            now,
+            page,
+            answer: None,
+        };
         if let crate::api::Request::Latest { .. } = api.spec().request {
-            // The free-publish list: `offset` ≥ 0 and `count` 1–20.
-            let num = |k: &str| obj.get(k).and_then(Value::as_u64);
-            let offset = num("offset").ok_or(47001)?;
-            let count = num("count").filter(|c| (1..=20).contains(c)).ok_or(47001)?;
+            let page = list_page(obj)?;
             let today = DateRange::day(beijing_date(now));
+            let last = last_released(now, st.release_hour);
             return Ok(Step::Data(DataJob {
-                api,
-                gen: Gen::new(self.seed, &appid, app.scale).with_pages(app.pages),
-                range: today,
-                last: last_released(now, st.release_hour),
-                wrong_shape: false,
-                bad_item: false,
                 delayed: false,
-                params: Vec::new(),
-                now,
-                page: (offset as usize, count as usize),
-                answer: None,
+                ..job(today, last, Vec::new(), page)
             }));
         }
-        let mut params = Vec::new();
-        let range = if api.spec().module().is_some() {
-            params = performance_params(obj)?;
-            performance_range(obj)?
-        } else {
-            let parse = if api.dashed_dates() {
-                parse_dashed
-            } else {
-                parse_compact
-            };
-            let date = |k: &str| obj.get(k).and_then(Value::as_str).and_then(parse);
-            let (begin, end) = match (date("begin_date"), date("end_date")) {
-                (Some(b), Some(e)) => (b, e),
-                _ => return Err(61500),
-            };
-            DateRange { begin, end }
-        };
+        let (range, params) = requested(api, obj)?;
         validate(api, range, now)?;
-
         let last = last_released(now, st.release_hour);
-        // OA ranges serve their released days; everything else needs its
-        // last day released.
-        let ready = if api.spec().span == Span::PeriodStart {
-            api.spec().data_period(range).end <= last
-        } else if api == Api::ArticleTotalDetail {
-            // The publish date's totals need that day released.
-            range.end <= last
-        } else if api.dashed_dates() {
-            range.begin <= last
-        } else {
-            range.end <= last
-        };
-        if !ready {
+        if !ready(api, range, last) {
             return match st.not_ready {
                 NotReady::Errcode61503 => Err(61503),
                 NotReady::EmptyList => Ok(Step::Reply(Reply::Json(
@@ -825,29 +809,165 @@ impl Inner {
                 ))),
             };
         }
-        Ok(Step::Data(DataJob {
-            api,
-            gen: Gen::new(self.seed, &appid, app.scale).with_pages(app.pages),
-            range,
-            last,
-            wrong_shape: false,
-            bad_item: false,
-            // The newest day's publish numbers settle at noon Beijing; the
-            // totals of any publish date end on the newest day.
-            delayed: beijing_hour(now) < super::PUBLISH_FINAL_HOUR
-                && match api {
-                    Api::BizSummary | Api::ArticleRead | Api::ArticleShare => range.end >= last,
-                    Api::ArticleTotalDetail => {
-                        range.end + chrono::Duration::days(WINDOW_DAYS - 1) >= last
-                    }
-                    _ => false,
-                },
-            params,
-            now,
-            page: (0, 0),
-            answer: None,
-        }))
+        Ok(Step::Data(job(range, last, params, (0, 0))))
     }
+}
+
+/// The log entry of a request before its outcome: what it names (appid,
+/// API, dates as sent, token kind).
+fn record(
+    st: &State,
+    now: DateTime<Utc>,
+    method: &str,
+    path: &str,
+    query: &HashMap<String, String>,
+    json: Option<&Value>,
+    is_data: bool,
+) -> RecordedRequest {
+    let mut rec = RecordedRequest::new(now, method, path);
+    if path == STABLE_PATH {
+        rec.appid = json
+            .and_then(|j| j.get("appid"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let force = json.and_then(|j| j.get("force_refresh")) == Some(&Value::Bool(true));
+        rec.token_kind = Some(if force { "stable_force" } else { "stable" }.into());
+    } else if path == LEGACY_PATH {
+        rec.appid = query.get("appid").cloned();
+        rec.token_kind = Some("legacy".into());
+    } else if is_data {
+        rec.api = Api::from_call(path, json);
+        rec.appid = query.get("access_token").and_then(|t| st.tokens.owner(t));
+        if path == crate::api::PERFORMANCE_PATH {
+            // The Beijing days the timestamps fall on, as `yyyymmdd`.
+            if let Ok(r) = json
+                .and_then(Value::as_object)
+                .ok_or(0)
+                .and_then(performance_range)
+            {
+                rec.begin_date = Some(compact(r.begin));
+                rec.end_date = Some(compact(r.end));
+            }
+        } else if rec.api == Some(Api::ApiQuota) {
+            rec.cgi_path = date_field(json, "cgi_path");
+        } else {
+            rec.begin_date = date_field(json, "begin_date");
+            rec.end_date = date_field(json, "end_date");
+        }
+    }
+    rec
+}
+
+/// The app a data call's token belongs to, if the token is good and the
+/// app may call `api`.
+fn authenticate(
+    st: &State,
+    now: DateTime<Utc>,
+    api: Api,
+    query: &HashMap<String, String>,
+) -> Result<(String, SimApp), i64> {
+    let token = query
+        .get("access_token")
+        .filter(|t| !t.is_empty())
+        .ok_or(41001)?;
+    let appid = st.tokens.check(token, now).map_err(|e| match e {
+        TokenError::Invalid => 40001,
+        TokenError::Expired => 42001,
+    })?;
+    if let Some(code) = st
+        .platform
+        .as_ref()
+        .and_then(|p| p.data_denied(&appid, token))
+    {
+        return Err(code);
+    }
+    let app = st.apps.get(&appid).cloned().ok_or(40001)?;
+    if !api.serves(app.kind) || app.unauthorized.contains(&api) {
+        return Err(48001);
+    }
+    Ok((appid, app))
+}
+
+/// Counts an authenticated call against the app's daily quota and its
+/// path's (every one counts, failed or not): 45009 beyond either.
+fn count_call(
+    st: &mut State,
+    appid: &str,
+    app: &SimApp,
+    api: Api,
+    now: DateTime<Utc>,
+) -> Result<(), i64> {
+    let today = beijing_date(now);
+    let used = st.quota.entry(appid.to_string()).or_insert((today, 0));
+    if used.0 != today {
+        *used = (today, 0);
+    }
+    used.1 = used.1.saturating_add(1);
+    if app.daily_quota.is_some_and(|q| used.1 > q) {
+        return Err(45009);
+    }
+    // And per path, as getApiQuota reports it.
+    if st.path_calls.count(appid, api.path(), today) > app.path_limit(api.path()) {
+        return Err(45009);
+    }
+    Ok(())
+}
+
+/// The free-publish list's `offset` (≥ 0) and `count` (1–20).
+fn list_page(obj: &serde_json::Map<String, Value>) -> Result<(usize, usize), i64> {
+    let num = |k: &str| obj.get(k).and_then(Value::as_u64);
+    let offset = num("offset").ok_or(47001)?;
+    let count = num("count").filter(|c| (1..=20).contains(c)).ok_or(47001)?;
+    Ok((offset as usize, count as usize))
+}
+
+/// The range a dated call asks for, and a performance call's params.
+fn requested(
+    api: Api,
+    obj: &serde_json::Map<String, Value>,
+) -> Result<(DateRange, Vec<(String, String)>), i64> {
+    if api.spec().module().is_some() {
+        let params = performance_params(obj)?;
+        return Ok((performance_range(obj)?, params));
+    }
+    let parse = if api.dashed_dates() {
+        parse_dashed
+    } else {
+        parse_compact
+    };
+    let date = |k: &str| obj.get(k).and_then(Value::as_str).and_then(parse);
+    match (date("begin_date"), date("end_date")) {
+        (Some(begin), Some(end)) => Ok((DateRange { begin, end }, Vec::new())),
+        _ => Err(61500),
+    }
+}
+
+/// Whether `range` of `api` is served with `last` the newest released
+/// day: OA ranges serve their released days; everything else needs its
+/// last day released.
+fn ready(api: Api, range: DateRange, last: NaiveDate) -> bool {
+    if api.spec().span == Span::PeriodStart {
+        api.spec().data_period(range).end <= last
+    } else if api == Api::ArticleTotalDetail {
+        // The publish date's totals need that day released.
+        range.end <= last
+    } else if api.dashed_dates() {
+        range.begin <= last
+    } else {
+        range.end <= last
+    }
+}
+
+/// Whether publish numbers in the answer have not settled yet: the newest
+/// day's settle at noon Beijing; the totals of any publish date end on the
+/// newest day.
+fn delayed(api: Api, range: DateRange, last: NaiveDate, now: DateTime<Utc>) -> bool {
+    beijing_hour(now) < PUBLISH_FINAL_HOUR
+        && match api {
+            Api::BizSummary | Api::ArticleRead | Api::ArticleShare => range.end >= last,
+            Api::ArticleTotalDetail => range.end + chrono::Duration::days(WINDOW_DAYS - 1) >= last,
+            _ => false,
+        }
 }
 
 fn token_reply(token: String, expires_in: i64) -> Step {
@@ -865,16 +985,14 @@ fn not_found(path: &str) -> Step {
 }
 
 /// Every WeChat path (and anything unknown) lands here.
-async fn wechat(AxState(sim): AxState<Simulator>, req: Request) -> Response {
+async fn wechat(AxState(inner): AxState<Arc<Inner>>, req: Request) -> Response {
     let method = req.method().to_string();
     let uri = req.uri().clone();
     let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
         .map(|q| q.0)
         .unwrap_or_default();
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await.ok();
-    let (step, latency) = sim
-        .inner
-        .decide(&method, uri.path(), &query, body.as_deref());
+    let (step, latency) = inner.decide(&method, uri.path(), &query, body.as_deref());
     let reply = match step {
         Step::Reply(r) => r,
         Step::Data(job) => job.render(),
@@ -885,25 +1003,27 @@ async fn wechat(AxState(sim): AxState<Simulator>, req: Request) -> Response {
     reply.into_response()
 }
 
-async fn list_requests(AxState(sim): AxState<Simulator>) -> Json<Vec<RecordedRequest>> {
-    Json(sim.requests())
+async fn list_requests(AxState(inner): AxState<Arc<Inner>>) -> Json<Vec<RecordedRequest>> {
+    Json(inner.lock().log.clone())
 }
 
-async fn clear_requests(AxState(sim): AxState<Simulator>) -> StatusCode {
-    sim.clear_requests();
+async fn clear_requests(AxState(inner): AxState<Arc<Inner>>) -> StatusCode {
+    inner.lock().log.clear();
     StatusCode::NO_CONTENT
 }
 
-async fn get_faults(AxState(sim): AxState<Simulator>) -> Json<Faults> {
-    Json(sim.inner.lock().faults.clone())
+async fn get_faults(AxState(inner): AxState<Arc<Inner>>) -> Json<Faults> {
+    Json(inner.lock().faults.clone())
 }
 
-async fn set_faults(AxState(sim): AxState<Simulator>, Json(f): Json<Faults>) -> StatusCode {
-    sim.set_faults(f);
+async fn set_faults(AxState(inner): AxState<Arc<Inner>>, Json(f): Json<Faults>) -> StatusCode {
+    inner.lock().faults = f;
     StatusCode::NO_CONTENT
 }
 
-pub(crate) fn router(sim: Simulator) -> Router {
+/// Served over the simulator's shared `Inner`, not the `Simulator` handle,
+/// so that this file need not import `mod.rs`, which imports it.
+pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route(
             "/simulator/requests",
@@ -911,7 +1031,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         )
         .route("/simulator/faults", get(get_faults).post(set_faults))
         .fallback(wechat)
-        .with_state(sim)
+        .with_state(inner)
 }
 
 /// Accept loop. Hand-rolled (not `axum::serve`) so that a fault can close a

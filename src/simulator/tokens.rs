@@ -6,7 +6,7 @@
 //! call issues a new token and leaves the previous legacy token 5 minutes of
 //! grace. Stable and legacy tokens never affect each other.
 
-use super::data::mix;
+use super::hash::mix;
 use crate::dates::beijing_date;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::HashMap;

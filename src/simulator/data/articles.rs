@@ -6,7 +6,7 @@
 //! The free-publish list holds the publications made without a mass
 //! notification (`publish_type` 1 and 2), as WeChat's does.
 
-use super::{epoch, r4, Gen};
+use super::generator::{epoch, r4, Gen};
 use crate::collectors::article_daily::{ArticleDayDetail, ArticleDayRow, ReadSource};
 use crate::collectors::article_totals::{ArticleTotalRow, ArticleTotalStat, WINDOW_DAYS};
 use crate::collectors::published_articles::{NewsItem, PublishedContent, PublishedItem};
