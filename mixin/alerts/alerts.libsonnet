@@ -117,7 +117,7 @@ local withRunbook(cfg, rules) = [
             expr: |||
               wechat_api_quota_used{%(selector)s}
                 / (wechat_api_quota_daily_limit{%(selector)s} > 0)
-              > %(quotaUsedRatio)s
+              > %(quotaUsedRatio)g
             ||| % cfg,
             labels: { severity: 'warning', category: 'wechat-api' },
             annotations: {
@@ -194,7 +194,7 @@ local withRunbook(cfg, rules) = [
             alert: 'WechatMiniProgramVisitorsDropped',
             expr: |||
               (
-                app:wechat_miniprogram_visitors_daily:ratio_7d < %(visitorsDropRatio)s
+                app:wechat_miniprogram_visitors_daily:ratio_7d < %(visitorsDropRatio)g
                 and on (app)
                   max by (app) (wechat_miniprogram_visitors{%(selector)s, period="daily"} offset 7d) >= %(visitorsDropMinimum)s
               )
@@ -220,7 +220,7 @@ local withRunbook(cfg, rules) = [
               (
                 wechat_miniprogram_retention_ratio{%(selector)s, period="daily", offset=~"1|7"}
                 < on (app, period, cohort, offset) group_left
-                  %(retentionDropRatio)s * max by (app, period, cohort, offset) (wechat_miniprogram_retention_ratio{%(selector)s, period="daily", offset=~"1|7"} offset 7d)
+                  %(retentionDropRatio)g * max by (app, period, cohort, offset) (wechat_miniprogram_retention_ratio{%(selector)s, period="daily", offset=~"1|7"} offset 7d)
               )
               and on (app, cohort)
                 max by (app, cohort) (wechat_miniprogram_retained_users{%(selector)s, period="daily", offset="0"} offset 7d) >= %(retentionDropMinimumCohort)s
