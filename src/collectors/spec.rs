@@ -129,24 +129,23 @@ impl ApiSpec {
 
     /// The call for `range` and a target's `slot`, as the client sends it.
     pub fn call(&self, range: DateRange, slot: u32) -> Call {
-        if self.request == Request::Feedback {
-            // One item is enough: the count is `total_num`.
-            return Call {
-                api: self.api,
-                path: self.path,
-                query: vec![
+        let (query, body) = match self.request {
+            // A GET of one item: the count of the type is `total_num`.
+            Request::Feedback => (
+                vec![
                     ("type", slot.to_string()),
                     ("page", "1".into()),
                     ("num", "1".into()),
                 ],
-                body: None,
-            };
-        }
+                None,
+            ),
+            _ => (Vec::new(), Some(self.body_for(range, slot))),
+        };
         Call {
             api: self.api,
             path: self.path,
-            query: Vec::new(),
-            body: Some(self.body_for(range, slot)),
+            query,
+            body,
         }
     }
 
