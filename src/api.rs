@@ -119,6 +119,8 @@ apis! {
     ApiQuota = "api_quota", Every;
     // Operations: what users report in the Mini Program's feedback box.
     Feedback = "feedback", Miniprogram;
+    // Operations: JavaScript errors of the Mini Program, in all and by release.
+    JsErrors = "js_errors", Miniprogram;
 }
 
 impl Api {
@@ -140,7 +142,7 @@ impl Api {
     /// names them in `apis` (the quota also with `quota_paths`), so no
     /// app's call budget grows unasked.
     pub fn opt_in(&self) -> bool {
-        matches!(self, Api::ApiQuota | Api::Feedback)
+        matches!(self, Api::ApiQuota | Api::Feedback | Api::JsErrors)
     }
 
     /// A kind of app that has this API: its only one, or a Mini Program
@@ -202,6 +204,10 @@ pub enum Request {
     /// `GET ?type=slot&page=1&num=1` (`/wxaapi/feedback/list`): the
     /// count of one feedback type, in the answer's `total_num`.
     Feedback,
+    /// `{"appVersion","errType":"0","startTime","endTime",…,"orderby":"pv",
+    /// "desc":"1","offset":0,"limit":30}` (`/wxaapi/log/jserr_list`): today's
+    /// 30 most frequent errors of the release the slot names (0: all).
+    JsErrors,
 }
 
 /// The one path of every Mini Program performance module.

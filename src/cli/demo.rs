@@ -78,9 +78,11 @@ pub fn config_for(url: &str) -> Config {
         // shows the operations APIs too.
         apps: vec![
             AppConfig {
-                // Every API, the hourly feedback counts included.
+                // Every API, the hourly feedback counts and JS errors included.
                 apis: Some(Api::for_kind(AppKind::Miniprogram).collect()),
                 quota_paths: vec!["/cgi-bin/message/subscribe/send".into()],
+                // Its two latest releases, the newest first.
+                js_error_versions: vec!["2.4.0".into(), "2.3.1".into()],
                 ..AppConfig::new(
                     DEMO_MINIPROGRAM,
                     AppKind::Miniprogram,

@@ -62,7 +62,7 @@ impl Collector for ApiQuota {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let Some(path) = path_of(&ctx.quota_paths, target.slot) else {
+        let Some(path) = path_of(&ctx.slot_names, target.slot) else {
             // The config changed between the call and its answer.
             return Ok(Collected::NotReady);
         };
@@ -130,7 +130,7 @@ mod tests {
         a.apis = Some(vec![Api::ApiQuota]);
         let ps = paths(&a);
         let ctx = Ctx {
-            quota_paths: ps.clone(),
+            slot_names: ps.clone(),
             ..crate::collectors::common::fixtures::ctx("shop", 20)
         };
         let t = Target {

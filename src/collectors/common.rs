@@ -36,8 +36,9 @@ pub struct Ctx<'a> {
     pub oa_released_day: Option<NaiveDate>,
     /// At most this many articles are published by each per-article API.
     pub article_limit: usize,
-    /// For `api_quota`: the paths its targets' slots name.
-    pub quota_paths: Vec<String>,
+    /// What the targets' slots name, for an API whose targets come from
+    /// the config: `api_quota`'s paths, `js_errors`' releases ([`slot_names`]).
+    pub slot_names: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -55,8 +56,20 @@ impl<'a> Ctx<'a> {
             page_limit: app.page_limit,
             article_limit: app.article_limit,
             oa_released_day: released_day(api, cumulate_days, body),
-            quota_paths: super::quota_paths::for_ctx(app, api),
+            slot_names: slot_names(app, api),
         }
+    }
+}
+
+/// What the slots of `api`'s targets name for `app`: the paths of
+/// `api_quota` (slot: [`super::api_quota::slot_of`]), the releases of
+/// `js_errors` (slot `i` is the `i`-th; 0 is every release); nothing for
+/// the others.
+pub fn slot_names(app: &AppConfig, api: Api) -> Vec<String> {
+    match api {
+        Api::ApiQuota => super::quota_paths::paths(app),
+        Api::JsErrors => app.js_error_versions.clone(),
+        _ => Vec::new(),
     }
 }
 
@@ -388,7 +401,7 @@ pub(crate) mod fixtures {
             page_limit: 200,
             article_limit,
             oa_released_day: None,
-            quota_paths: Vec::new(),
+            slot_names: Vec::new(),
         }
     }
 

@@ -23,6 +23,7 @@ pub mod article_totals;
 pub mod daily_summary;
 pub mod feedback;
 pub mod interface_summary;
+pub mod js_errors;
 pub mod names;
 pub mod performance;
 pub mod publish_summary;
@@ -429,6 +430,24 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         history: History::None("WeChat answers the count as of the call"),
         collector: &feedback::Feedback,
         families: &[Family::MpFeedbackItems],
+    },
+    ApiSpec {
+        api: Api::JsErrors,
+        path: "/wxaapi/log/jserr_list",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::JsErrors,
+        history: History::None("today's errors are asked as they grow; past days are not kept"),
+        collector: &js_errors::JsErrors,
+        families: &[
+            Family::MpJsErrors,
+            Family::MpJsErrorKinds,
+            Family::MpJsErrorTopUserRatio,
+            Family::MpJsErrorVersionInfo,
+            Family::MpJsErrorMessageInfo,
+            Family::MpJsErrorMessageOccurrences,
+            Family::MpJsErrorMessageUsers,
+        ],
     },
 ];
 

@@ -181,7 +181,8 @@ pub fn takes(api: Api, field: &str) -> bool {
         crate::api::Request::Dates
         | crate::api::Request::Latest { .. }
         | crate::api::Request::Quota
-        | crate::api::Request::Feedback => false,
+        | crate::api::Request::Feedback
+        | crate::api::Request::JsErrors => false,
     }
 }
 

@@ -220,7 +220,7 @@ mod tests {
             page_limit: 200,
             oa_released_day: None,
             article_limit: 20,
-            quota_paths: Vec::new(),
+            slot_names: Vec::new(),
         };
         let Collected::Partial { samples, skipped } =
             PublishedArticles.collect(&ctx, &t, body).unwrap()

@@ -2,7 +2,6 @@
 //! of each: what `Ctx::new`, `ApiSpec::call_in` and the collector share.
 //! A leaf of `collectors/` (config and api ids only).
 
-use crate::api::Api;
 use crate::config::AppConfig;
 
 /// The paths whose quota `app` publishes, sorted: its own APIs' paths
@@ -33,14 +32,4 @@ pub fn path_of(paths: &[String], slot: u32) -> Option<&str> {
         .iter()
         .find(|p| slot_of(p) == slot)
         .map(String::as_str)
-}
-
-/// The paths a quota context names, for `Ctx::new`: only `api_quota`
-/// needs them.
-pub(crate) fn for_ctx(app: &AppConfig, api: Api) -> Vec<String> {
-    if api == Api::ApiQuota {
-        paths(app)
-    } else {
-        Vec::new()
-    }
 }

@@ -111,6 +111,8 @@ impl ApiSpec {
             Request::Quota => serde_json::json!({ "cgi_path": self.path }),
             // A GET: no body (see `call`).
             Request::Feedback => serde_json::Value::Null,
+            // Without an app to name releases: every release (slot 0).
+            Request::JsErrors => js_errors_body(range, "0"),
         }
     }
 
@@ -118,11 +120,18 @@ impl ApiSpec {
     /// path of a quota target (its slot) in the body.
     pub fn call_in(&self, app: &crate::config::AppConfig, target: &super::common::Target) -> Call {
         let mut call = self.call(target.range, target.slot);
-        if self.request == Request::Quota {
-            let paths = super::quota_paths::paths(app);
-            if let Some(p) = super::quota_paths::path_of(&paths, target.slot) {
-                call.body = Some(serde_json::json!({ "cgi_path": p }));
+        match self.request {
+            Request::Quota => {
+                let paths = super::quota_paths::paths(app);
+                if let Some(p) = super::quota_paths::path_of(&paths, target.slot) {
+                    call.body = Some(serde_json::json!({ "cgi_path": p }));
+                }
             }
+            Request::JsErrors => {
+                let v = super::js_errors::version_of(&app.js_error_versions, target.slot);
+                call.body = Some(js_errors_body(target.range, v.unwrap_or("0")));
+            }
+            _ => {}
         }
         call
     }
@@ -157,7 +166,7 @@ impl ApiSpec {
             && !matches!(self.span, Span::RecentWindow(_))
             && !matches!(
                 self.request,
-                Request::Latest { .. } | Request::Quota | Request::Feedback
+                Request::Latest { .. } | Request::Quota | Request::Feedback | Request::JsErrors
             )
     }
 
@@ -165,7 +174,11 @@ impl ApiSpec {
     pub fn module(&self) -> Option<&'static str> {
         match self.request {
             Request::Performance { module, .. } => Some(module),
-            Request::Dates | Request::Latest { .. } | Request::Quota | Request::Feedback => None,
+            Request::Dates
+            | Request::Latest { .. }
+            | Request::Quota
+            | Request::Feedback
+            | Request::JsErrors => None,
         }
     }
 
@@ -198,4 +211,23 @@ impl ApiSpec {
             _ => range,
         }
     }
+}
+
+/// The body of a `getJsErrList` call: the day's most frequent errors of
+/// release `version` (`"0"`: every release), of every type, as the page's
+/// example asks (every field is required; empty filters match all).
+fn js_errors_body(range: DateRange, version: &str) -> serde_json::Value {
+    let day = crate::dates::dashed;
+    serde_json::json!({
+        "appVersion": version,
+        "errType": "0",
+        "startTime": day(range.begin),
+        "endTime": day(range.end),
+        "keyword": "",
+        "openid": "",
+        "orderby": "pv",
+        "desc": "1",
+        "offset": 0,
+        "limit": super::js_errors::LIMIT,
+    })
 }

@@ -60,6 +60,13 @@ pub struct AppConfig {
     /// depends on (`/cgi-bin/message/subscribe/send`, …).
     #[serde(default)]
     pub quota_paths: Vec<String>,
+    /// The Mini Program's releases whose JavaScript errors `js_errors`
+    /// publishes one by one, the newest first (as `appVersion` names them,
+    /// e.g. `2.8.21`): the first two are what `WechatMiniProgramNewReleaseJsErrors`
+    /// compares. WeChat has no API that lists a Mini Program's releases
+    /// (getVersionList lists WeChat client versions; docs/wechat-quirks.md).
+    #[serde(default)]
+    pub js_error_versions: Vec<String>,
     /// Resolved at load from `secret` or `secret_file`.
     #[serde(skip)]
     pub resolved_secret: Secret,
@@ -81,6 +88,7 @@ impl AppConfig {
             performance: PerformanceConfig::default(),
             article_limit: default_article_limit(),
             quota_paths: Vec::new(),
+            js_error_versions: Vec::new(),
             resolved_secret: secret,
         }
     }
@@ -92,7 +100,11 @@ impl AppConfig {
             // The quota is asked hourly: on once the app lists the paths
             // it cares about (or names `api_quota`).
             None => Api::for_kind(self.kind)
-                .filter(|a| !a.opt_in() || (*a == Api::ApiQuota && !self.quota_paths.is_empty()))
+                .filter(|a| {
+                    !a.opt_in()
+                        || (*a == Api::ApiQuota && !self.quota_paths.is_empty())
+                        || (*a == Api::JsErrors && !self.js_error_versions.is_empty())
+                })
                 .collect(),
         };
         apis.retain(|a| !self.exclude_apis.contains(a));
@@ -101,6 +113,9 @@ impl AppConfig {
         apis
     }
 }
+
+/// The most `js_error_versions` an app may list (one call each an hour).
+pub const MAX_JS_ERROR_VERSIONS: usize = 10;
 
 /// The most `quota_paths` an app may list.
 pub const MAX_QUOTA_PATHS: usize = 50;
@@ -152,6 +167,8 @@ impl AppConfig {
             return Err(invalid(f("article_limit"), "must be between 1 and 200"));
         }
         self.validate_quota_paths()
+            .map_err(|(field, r)| (f(&field), r))?;
+        self.validate_js_error_versions()
             .map_err(|(field, r)| (f(&field), r))?;
         self.resolved_secret = self
             .secret(platform, env)
@@ -215,6 +232,42 @@ impl AppConfig {
                 ));
             }
             if self.quota_paths[..j].contains(p) {
+                return Err((field, "is listed twice".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// `js_error_versions`: a Mini Program's, each a release name as
+    /// `appVersion` takes it (not `0`, which means every release), at most
+    /// [`MAX_JS_ERROR_VERSIONS`].
+    fn validate_js_error_versions(&self) -> Result<(), Invalid> {
+        let versions = &self.js_error_versions;
+        if !versions.is_empty() && self.kind != AppKind::Miniprogram {
+            return Err((
+                "js_error_versions".into(),
+                "only a Mini Program has JavaScript errors".into(),
+            ));
+        }
+        if versions.len() > MAX_JS_ERROR_VERSIONS {
+            return Err((
+                "js_error_versions".into(),
+                format!("lists more than {MAX_JS_ERROR_VERSIONS} releases"),
+            ));
+        }
+        for (j, v) in versions.iter().enumerate() {
+            let field = format!("js_error_versions[{j}]");
+            let plain = !v.is_empty()
+                && v.len() <= 32
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+            if !plain || v == "0" {
+                return Err((
+                    field,
+                    "must be a release as the Mini Program names it, e.g. `2.8.21` (`0` means all releases and is always published)".into(),
+                ));
+            }
+            if versions[..j].contains(v) {
                 return Err((field, "is listed twice".into()));
             }
         }

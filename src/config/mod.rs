@@ -173,6 +173,15 @@ mod tests {
         // 10 analytics, 5 performance modules; the quota only with quota_paths.
         assert_eq!(cfg.apps[0].enabled_apis().len(), 15);
         assert!(cfg.apps[0].performance.dimensions.is_empty());
+        // js_errors only with js_error_versions (or named in `apis`).
+        let cfg = load(
+            "apps:\n  - name: shop\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    js_error_versions: ['2.8.21', 2.8.20]\n",
+        )
+        .unwrap();
+        assert!(cfg.apps[0]
+            .enabled_apis()
+            .contains(&crate::api::Api::JsErrors));
+        assert_eq!(cfg.apps[0].js_error_versions, ["2.8.21", "2.8.20"]);
         let cfg = load(
             "apps:\n  - name: shop\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    performance:\n      dimensions: [networktype, device_level]\n",
         )
@@ -207,6 +216,11 @@ mod tests {
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [/cgi-bin/x, 'https://api.weixin.qq.com/cgi-bin/x']\n", "apps[0].quota_paths[1]"),
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [/sns/jscode2session]\n", "apps[0].quota_paths[0]"),
             ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    quota_paths: [/cgi-bin/x, /cgi-bin/x]\n", "apps[0].quota_paths[1]"),
+            ("apps:\n  - name: a\n    type: official_account\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    js_error_versions: ['1.0']\n", "apps[0].js_error_versions"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    js_error_versions: ['1.0', '0']\n", "apps[0].js_error_versions[1]"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    js_error_versions: ['1.0', '1 .1']\n", "apps[0].js_error_versions[1]"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    js_error_versions: ['1.0', '1.0']\n", "apps[0].js_error_versions[1]"),
+            ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n    js_error_versions: [a, b, c, d, e, f, g, h, i, j, k]\n", "apps[0].js_error_versions"),
             ("apps:\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n  - name: a\n    type: miniprogram\n    appid: wx1234567890abcdef\n    secret: ${SHOP_SECRET}\n", "apps[1].name"),
         ];
         for (yaml, field) in cases {

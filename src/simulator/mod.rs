@@ -25,6 +25,7 @@ mod data;
 mod faults;
 pub mod feedback;
 mod hash;
+pub mod js_errors;
 pub mod platform;
 pub mod quota;
 mod release;

@@ -259,7 +259,9 @@ impl DataJob {
                 "is_delay": self.delayed,
             })),
             Api::PublishedArticles => Ok(self.published()),
-            Api::ApiQuota | Api::Feedback => Ok(self.answer.clone().unwrap_or_default()),
+            Api::ApiQuota | Api::Feedback | Api::JsErrors => {
+                Ok(self.answer.clone().unwrap_or_default())
+            }
         };
         self.spoiled(v)
     }
@@ -753,6 +755,10 @@ impl Inner {
         // The operations APIs: answered as the request arrives.
         let answer = match api {
             Api::Feedback => Some(super::feedback::answer(self.seed, &appid, query, now)?),
+            Api::JsErrors => {
+                let obj = json.and_then(Value::as_object).ok_or(47001)?;
+                Some(super::js_errors::answer(self.seed, &appid, obj, now)?)
+            }
             Api::ApiQuota => {
                 let obj = json.and_then(Value::as_object).ok_or(47001)?;
                 let today = beijing_date(now);

@@ -144,7 +144,7 @@ async fn every_endpoint_answers_and_collects() {
                     page_limit: 200,
                     article_limit: 20,
                     oa_released_day: Some(target.range.end),
-                    quota_paths: crate::common::quota_paths(api),
+                    slot_names: crate::common::slot_names(api),
                 };
                 match c.collect(&ctx, &target, body).unwrap() {
                     // Before WeChat's storage starts (shares: 2025-11-01)

@@ -58,13 +58,15 @@ fn plan_app(api: wechat_exporter::api::Api) -> AppConfig {
     if !app.enabled_apis().contains(&api) {
         app.apis = Some(vec![api]);
     }
+    if api == wechat_exporter::api::Api::JsErrors {
+        app.js_error_versions = vec!["2.1.0".into(), "2.0.3".into()];
+    }
     app
 }
 
-/// The quota paths of the app [`plan`] builds for `api`.
-pub fn quota_paths(api: wechat_exporter::api::Api) -> Vec<String> {
-    let app = plan_app(api);
-    wechat_exporter::collectors::api_quota::paths(&app)
+/// What the slots of the app [`plan`] builds for `api` name.
+pub fn slot_names(api: wechat_exporter::api::Api) -> Vec<String> {
+    wechat_exporter::collectors::slot_names(&plan_app(api), api)
 }
 
 pub fn mp_app(name: &str) -> AppConfig {

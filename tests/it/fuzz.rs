@@ -121,7 +121,7 @@ fn collect_all(body: &Value) -> usize {
                     article_limit: 20,
                     oa_released_day,
                     // The paths `plan`'s app has, so quota answers are parsed.
-                    quota_paths: crate::common::quota_paths(api),
+                    slot_names: crate::common::slot_names(api),
                 };
                 let _ = c.collect(&ctx, &target, body.clone());
                 n += 1;
@@ -270,7 +270,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                         page_limit: 200,
                         article_limit: 20,
                         oa_released_day: Some(t.range.begin),
-                        quota_paths: crate::common::quota_paths(*api),
+                        slot_names: crate::common::slot_names(*api),
                     },
                     t,
                     body.clone()
@@ -313,7 +313,7 @@ fn collectors_never_panic_on_mutated_real_bodies() {
                         page_limit: 7,
                         article_limit: 20,
                         oa_released_day: released,
-                        quota_paths: crate::common::quota_paths(*api),
+                        slot_names: crate::common::slot_names(*api),
                     };
                     let _ = c.collect(&ctx, &t, b.clone());
                     calls.set(calls.get() + 1);

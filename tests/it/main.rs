@@ -17,6 +17,7 @@ mod feedback;
 mod fuzz;
 mod hardening;
 mod isolation;
+mod js_errors;
 mod layout;
 mod load;
 mod memory;

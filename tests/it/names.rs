@@ -14,7 +14,7 @@ fn collect(api: Api, day: DateRange, body: serde_json::Value) -> Vec<(Family, St
         page_limit: 200,
         article_limit: 20,
         oa_released_day: Some(day.end),
-        quota_paths: Vec::new(),
+        slot_names: Vec::new(),
     };
     let target = Target {
         slot: 0,

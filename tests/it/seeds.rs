@@ -41,7 +41,7 @@ fn samples(api: Api) -> HashMap<(Family, String), f64> {
         page_limit: 200,
         article_limit: 20,
         oa_released_day: Some(range.end),
-        quota_paths: Vec::new(),
+        slot_names: Vec::new(),
     };
     match collector(api)
         .collect(&ctx, &target, fixture["response"].clone())
