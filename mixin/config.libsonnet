@@ -36,6 +36,11 @@
     // average of the week before, and at least the minimum.
     feedbackSpikeFactor: 3,
     feedbackSpikeMinimum: 5,
+    // JavaScript errors (getJsErrList): the newest release's most
+    // widespread error reached more than this many times the share of
+    // users the previous release's did, and at least the minimum share.
+    jsErrorReleaseFactor: 2,
+    jsErrorUserRatioMinimum: 0.01,
     // Official Account callbacks (WeChat calling the account's server):
     // yesterday's failed share, judged only with enough callbacks that a
     // few failures of a quiet account do not page...

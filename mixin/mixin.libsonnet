@@ -5,4 +5,5 @@
 (import 'alerts/alerts.libsonnet') +
 (import 'dashboards/dashboards.libsonnet') +
 (import 'dashboards/official-account.libsonnet') +
-(import 'dashboards/miniprogram-performance.libsonnet')
+(import 'dashboards/miniprogram-performance.libsonnet') +
+(import 'dashboards/operations.libsonnet')

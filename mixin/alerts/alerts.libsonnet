@@ -271,6 +271,30 @@ local withRunbook(cfg, rules) = [
               description: '{{ $value | humanize }} feedback items in the last hour for {{ $labels.app }}, more than %(feedbackSpikeFactor)sx the hourly average of the week before. The Mini Program console lists them by type.' % cfg,
             },
           },
+          // JavaScript errors by release (getJsErrList, hourly): the
+          // newest release listed in js_error_versions (rank 0) against the
+          // one before it (rank 1), by the share of users their most
+          // widespread error reached, which does not grow with a release's
+          // adoption as raw counts do. The minimum keeps the first minutes
+          // of a Beijing day (a handful of errors) quiet; `for:` waits for
+          // a second hourly answer.
+          local newest(rank) =
+            'max by (job, instance, app) (wechat_miniprogram_js_error_top_user_ratio{%(selector)s} * on (job, instance, app, version) group_left () wechat_miniprogram_js_error_version_info{%(selector)s, rank="%(rank)d"})'
+            % (cfg { rank: rank });
+          {
+            alert: 'WechatMiniProgramNewReleaseJsErrors',
+            expr: |||
+              %(newest)s
+                > %(jsErrorReleaseFactor)g * %(previous)s
+              and %(newest)s > %(jsErrorUserRatioMinimum)g
+            ||| % (cfg { newest: newest(0), previous: newest(1) }),
+            'for': '30m',
+            labels: { severity: 'warning', category: 'business' },
+            annotations: {
+              summary: 'Mini Program {{ $labels.app }}: the newest release throws more JS errors than the previous one',
+              description: '{{ $value | humanizePercentage }} of the users of the newest release of {{ $labels.app }} hit its most widespread JavaScript error today, more than %gx the share of the previous release. The Operations dashboard lists the top errors.' % cfg.jsErrorReleaseFactor,
+            },
+          },
           // Callbacks are WeChat calling the account's own server (user
           // messages, events); a failed one is a user left without an
           // answer. Yesterday's numbers stay the same all day, so `for:`
