@@ -335,6 +335,10 @@ fn cost(e: &ApiError, api: Api, now: DateTime<Utc>) -> Cost {
             error: e.to_string(),
             api_stop: Some("API not authorised for this app".into()),
         },
+        Decision::SkipTarget { .. } => Cost::Unit {
+            error: format!("{e} ({})", e.class().advice()),
+            api_stop: None,
+        },
         Decision::EndAppRound | Decision::PauseApp { .. } => match e.class() {
             ErrorClass::DailyQuota => Cost::App {
                 why: "daily quota reached (45009); continue after Beijing midnight".into(),

@@ -9,6 +9,8 @@
 //! An app-scoped failure (credentials, IP whitelist, risky IP, quota, a
 //! token rejected right after renewal, no connection to WeChat at all)
 //! ends the app's round, because every other call would fail the same way.
+//! A target-scoped failure (getApiQuota refusing one configured path) only
+//! holds back that target; the API's other targets are asked as usual.
 //!
 //! Connection-level failures (DNS, connection refused, TLS, proxy) are
 //! app-scoped but pause nothing: the call's own retries have already been
@@ -32,6 +34,9 @@ pub enum Decision {
         until: DateTime<Utc>,
         reason: &'static str,
     },
+    /// This target is not asked again before `until`; the API's other
+    /// targets go on in the same round.
+    SkipTarget { until: DateTime<Utc> },
 }
 
 impl Decision {
@@ -39,6 +44,7 @@ impl Decision {
         match self {
             Decision::BackOffApi { .. } | Decision::DisableApi => Scope::Api,
             Decision::EndAppRound | Decision::PauseApp { .. } => Scope::App,
+            Decision::SkipTarget { .. } => Scope::Target,
         }
     }
 }
@@ -75,6 +81,11 @@ pub fn decide(class: ErrorClass, streak: u32, now: DateTime<Utc>) -> Decision {
             api_backoff(60, 12 * 60)
         }
         ErrorClass::Unauthorized => Decision::DisableApi,
+        // A configured path WeChat refuses: the same answer would come
+        // back, and the config is fixed by a human.
+        ErrorClass::PathRejected => Decision::SkipTarget {
+            until: now + doubling(60, 12 * 60, streak),
+        },
         ErrorClass::Unreachable => Decision::EndAppRound,
         // Once may be a race with another service's refresh: the next
         // round tries again. Again and again: minutes, growing.
@@ -146,6 +157,7 @@ mod tests {
             NotAuthorizedToPlatform,
             PlatformIp,
             RefreshTokenInvalid,
+            PathRejected,
         ] {
             assert_eq!(decide(class, 1, now).scope(), class.scope(), "{class:?}");
         }

@@ -70,6 +70,8 @@ enum Flow {
     Continue,
     /// An app-scoped failure: the app is done for the round.
     StopApp,
+    /// A target-scoped failure: the API's next target is asked.
+    NextTarget,
 }
 
 pub struct Poller {
@@ -400,6 +402,7 @@ impl Poller {
         // poll_success says how this round's calls went: any failure is 0;
         // "not ready" is not a failure.
         let called = !work.is_empty();
+        let mut target_failed = false;
         while let Some(target) = work.pop_front() {
             let outcome = self.fetch(app, api, target).await;
             let app_name = app.config.name.as_str();
@@ -425,7 +428,13 @@ impl Poller {
                     self.not_ready(app_name, &mut st, api, target, ctx, now, release_hour);
                     continue;
                 }
-                Err(e) => return self.on_failure(app_name, &mut st, api, &e, now),
+                Err(e) => match self.on_failure(app_name, &mut st, api, target, &e, now) {
+                    Flow::NextTarget => {
+                        target_failed = true;
+                        continue;
+                    }
+                    flow => return flow,
+                },
             };
             st.hard_failures = 0;
             let Some(s) = st.apis.get_mut(&api) else {
@@ -443,7 +452,7 @@ impl Poller {
             s.prune(&plan);
             s.data_ready = plan.iter().all(|t| s.has(t));
             if called {
-                s.poll_success = Some(true);
+                s.poll_success = Some(!target_failed);
             }
         }
         Flow::Continue
@@ -581,6 +590,7 @@ impl Poller {
         app: &str,
         st: &mut AppState,
         api: Api,
+        target: Target,
         e: &ApiError,
         now: DateTime<Utc>,
     ) -> Flow {
@@ -592,7 +602,13 @@ impl Poller {
             .get(&api)
             .and_then(|s| s.backoff.as_ref())
             .map_or(0, |b| b.failures);
+        let target_streak = st
+            .apis
+            .get(&api)
+            .and_then(|s| s.retry_at.get(&target))
+            .map_or(0, |(_, n)| *n);
         let streak = match class.scope() {
+            crate::wechat::error::Scope::Target => target_streak,
             crate::wechat::error::Scope::Api => api_streak,
             crate::wechat::error::Scope::App => st.hard_failures,
         }
@@ -615,6 +631,12 @@ impl Poller {
             Decision::BackOffApi { until } => {
                 set_backoff(st.apis.get_mut(&api), until, streak);
                 Flow::Continue
+            }
+            Decision::SkipTarget { until } => {
+                if let Some(s) = st.apis.get_mut(&api) {
+                    s.retry_at.insert(target, (until, streak));
+                }
+                Flow::NextTarget
             }
             Decision::DisableApi => {
                 if let Some(s) = st.apis.get_mut(&api) {

@@ -84,6 +84,10 @@ pub enum ErrorClass {
     PlatformIp,
     /// 61023: the app's `authorizer_refresh_token` is invalid.
     RefreshTokenInvalid,
+    /// 76003, 76021, 76022: getApiQuota refuses the one path it was asked
+    /// about (malformed, unknown to WeChat, or without a quota): a path of
+    /// the app's `quota_paths`, not the API, is wrong.
+    PathRejected,
 }
 
 impl ErrorClass {
@@ -104,6 +108,7 @@ impl ErrorClass {
             61006 => Self::TicketInvalid,
             61023 => Self::RefreshTokenInvalid,
             61500 | 61501 | 47001 | 41001 => Self::BadRequest,
+            76003 | 76021 | 76022 => Self::PathRejected,
             _ => Self::Unknown,
         }
     }
@@ -129,6 +134,7 @@ impl ErrorClass {
             Self::NotAuthorizedToPlatform => "the app has not authorized this third-party platform (or revoked it); discovery drops apps that left, a configured one needs its owner to authorize the platform again",
             Self::PlatformIp => "add this host's egress IP (see errmsg) to the third-party platform's IP whitelist in the WeChat Open Platform console (开发配置 → 白名单)",
             Self::RefreshTokenInvalid => "the app's authorizer_refresh_token is invalid: the app revoked its authorization or re-authorized and got a new one; discovery recovers the current token from api_get_authorizer_list, else its owner must authorize the platform again",
+            Self::PathRejected => "WeChat refuses this path of the app's `quota_paths` (76003: not a path as WeChat names it; 76021: no such API; 76022: WeChat keeps no quota of it): fix or remove it. The app's other paths and APIs go on; this one is asked again after 1 h, doubling to 12 h",
         }
     }
 }
@@ -161,6 +167,7 @@ impl ErrorClass {
             | Self::NotReady
             | Self::BadRequest
             | Self::Unknown => Scope::Api,
+            Self::PathRejected => Scope::Target,
         }
     }
 }
@@ -172,6 +179,9 @@ pub enum Scope {
     App,
     /// One endpoint's outage or answer: that API alone.
     Api,
+    /// One target's request (a configured path WeChat refuses): that
+    /// target alone; the API's other targets go on.
+    Target,
 }
 
 impl ApiError {

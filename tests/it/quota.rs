@@ -160,3 +160,68 @@ async fn a_path_near_its_limit_crosses_the_alert_ratio_and_resets_at_midnight() 
     let m = h.poll_at("2026-12-01T16:00:00Z").await;
     assert_eq!(ratio(&m), 0.0);
 }
+
+/// A listed path WeChat does not have (76021) costs only itself: the
+/// app's other paths are asked and published every hour, `poll_success`
+/// says the round failed, and the unknown path is asked again after 1 h,
+/// then 2 h, 4 h (not every hour), and on the new Beijing day at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_quota_path_costs_only_itself() {
+    const UNKNOWN: &str = "/cgi-bin/no/such/api";
+    let mut shop = mp_app("shop");
+    shop.apis = Some(vec![Api::DailyVisitTrend, Api::ApiQuota]);
+    shop.quota_paths = vec![UNKNOWN.into(), SEND.into()];
+    // 00:05 Beijing on 1 December 2026.
+    let start = "2026-11-30T16:05:00Z";
+    let h = Harness::new(start, 10.0, 10.0, vec![shop.clone()]).await;
+    let known: Vec<String> = paths(&shop).into_iter().filter(|p| p != UNKNOWN).collect();
+    let mut unknown_asked_at = Vec::new();
+    for hour in 0..26 {
+        let now = utc(start) + Duration::hours(hour);
+        let seen = h.sim.requests().len();
+        let m = h.poll_at(&now.to_rfc3339()).await;
+        let log = h.sim.requests();
+        let quota: Vec<_> = log[seen..]
+            .iter()
+            .filter(|r| r.api == Some(Api::ApiQuota))
+            .collect();
+        let asked = |p: &str| {
+            quota
+                .iter()
+                .filter(|r| r.cgi_path.as_deref() == Some(p))
+                .count()
+        };
+        for p in &known {
+            assert_eq!(asked(p), 1, "{p} at hour {hour}");
+            let (_, used) = served_used(&log, MP_APPID, p).expect("answered");
+            let labels = [("app", "shop"), ("path", p.as_str())];
+            assert_eq!(m.must("wechat_api_quota_used", &labels), used as f64, "{p}");
+        }
+        if asked(UNKNOWN) > 0 {
+            assert!(quota.iter().any(|r| r.errcode == 76021));
+            unknown_asked_at.push(hour);
+        }
+        let success = [("app", "shop"), ("api", "api_quota")];
+        assert_eq!(
+            m.must("wechat_exporter_poll_success", &success),
+            if asked(UNKNOWN) > 0 { 0.0 } else { 1.0 },
+            "hour {hour}"
+        );
+        assert!(m
+            .get(
+                "wechat_api_quota_used",
+                &[("app", "shop"), ("path", UNKNOWN)]
+            )
+            .is_none());
+        // The other API of the app is untouched.
+        assert_eq!(
+            m.must(
+                "wechat_exporter_poll_success",
+                &[("app", "shop"), ("api", "daily_visit_trend")]
+            ),
+            1.0
+        );
+    }
+    // 00:05, 01:05, 03:05, 07:05, 15:05; the next day's target at 00:05, 01:05.
+    assert_eq!(unknown_asked_at, [0, 1, 3, 7, 15, 24, 25]);
+}
