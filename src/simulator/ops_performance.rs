@@ -15,6 +15,7 @@
 //! otherwise 47001.
 
 use super::data::{performance_tables, Gen};
+use super::types::SimApp;
 use crate::collectors::ops_performance::CostTime;
 use crate::dates::{beijing_date, compact, DateRange};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -66,8 +67,16 @@ fn request(obj: &Map<String, Value>) -> Result<(u32, DateRange), i64> {
     Ok((kind as u32, range))
 }
 
-/// The answer to a call with body `json`, `last` the newest released day.
-pub(crate) fn answer(gen: &Gen, json: Option<&Value>, last: NaiveDate) -> Result<Value, i64> {
+/// The answer of `seed`'s simulator to a call of `app` with body `json`,
+/// `last` the newest released day; every `cost_time` 0 for an app with
+/// `ops_zero`.
+pub(crate) fn answer(
+    seed: u64,
+    app: &SimApp,
+    json: Option<&Value>,
+    last: NaiveDate,
+) -> Result<Value, i64> {
+    let (gen, zero) = (Gen::new(seed, &app.appid, app.scale), app.ops_zero);
     let obj = json.and_then(Value::as_object).ok_or(47001)?;
     let (kind, range) = request(obj)?;
     let list: Vec<CostTime> = range
@@ -78,7 +87,7 @@ pub(crate) fn answer(gen: &Gen, json: Option<&Value>, last: NaiveDate) -> Result
             Some(CostTime {
                 ref_date: compact(d),
                 cost_time_type: Some(kind),
-                cost_time: cost_time(gen, kind, d)?,
+                cost_time: if zero { 0.0 } else { cost_time(&gen, kind, d)? },
             })
         })
         .collect();
@@ -105,11 +114,12 @@ mod tests {
 
     #[test]
     fn one_entry_per_released_day_with_the_datacube_value() {
+        let app = SimApp::new("wxsim", "s", crate::api::AppKind::Miniprogram);
         let g = Gen::new(7, "wxsim", 1.0);
         let last = NaiveDate::from_ymd_opt(2019, 10, 29).unwrap();
         // 28 and 29 October (Beijing), and nothing past the released day.
         let b = body(json!(2), json!(1572192000i64), None);
-        let a = answer(&g, Some(&b), last).unwrap();
+        let a = answer(7, &app, Some(&b), last).unwrap();
         let list = a["default_time_data"]["list"].as_array().unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[1]["ref_date"], "20191029");
@@ -117,13 +127,19 @@ mod tests {
             .performance_value(last, "10017", 1, &[])
             .and_then(|v| v.parse::<f64>().ok());
         assert_eq!(list[1]["cost_time"].as_f64(), served);
-        let early = answer(&g, Some(&b), last - chrono::Duration::days(2)).unwrap();
+        let zero_app = SimApp {
+            ops_zero: true,
+            ..app.clone()
+        };
+        let zero = answer(7, &zero_app, Some(&b), last).unwrap();
+        assert_eq!(zero["default_time_data"]["list"][1]["cost_time"], 0.0);
+        let early = answer(7, &app, Some(&b), last - chrono::Duration::days(2)).unwrap();
         assert_eq!(early["default_time_data"]["list"], json!([]));
     }
 
     #[test]
     fn a_bad_body_is_47001() {
-        let g = Gen::new(7, "wxsim", 1.0);
+        let app = SimApp::new("wxsim", "s", crate::api::AppKind::Miniprogram);
         let last = NaiveDate::from_ymd_opt(2019, 10, 29).unwrap();
         let start = json!(1572192000i64);
         for b in [
@@ -135,8 +151,8 @@ mod tests {
             body(json!(1), start.clone(), Some("scene")),
             body(json!(1), start.clone(), Some("default_end_time")),
         ] {
-            assert_eq!(answer(&g, Some(&b), last), Err(47001), "{b}");
+            assert_eq!(answer(7, &app, Some(&b), last), Err(47001), "{b}");
         }
-        assert_eq!(answer(&g, None, last), Err(47001));
+        assert_eq!(answer(7, &app, None, last), Err(47001));
     }
 }

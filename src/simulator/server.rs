@@ -777,9 +777,8 @@ impl Inner {
                 Some(super::js_errors::answer(self.seed, &appid, obj, now)?)
             }
             Api::OpsPerformance => {
-                let gen = Gen::new(self.seed, &appid, app.scale);
                 let last = last_released(now, st.release_hour);
-                Some(super::ops_performance::answer(&gen, json, last)?)
+                Some(super::ops_performance::answer(self.seed, &app, json, last)?)
             }
             Api::ApiQuota => {
                 let obj = json.and_then(Value::as_object).ok_or(47001)?;

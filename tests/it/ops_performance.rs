@@ -168,3 +168,38 @@ async fn the_simulator_answers_a_string_of_released_days() {
     }
     assert_eq!(post(good).await["errcode"], 0);
 }
+
+/// WeChat answering 0 for every day (docs/wechat-quirks.md): no ops
+/// series is published, each 0 is counted as a skipped part, the day is
+/// not asked again (still 3 calls a day), and the datacube family keeps
+/// the day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_is_no_data_counted_and_asked_once() {
+    let mut shop = mp_app("shop");
+    shop.apis = Some(vec![Api::PerformanceLaunch, Api::OpsPerformance]);
+    let mut sim_apps = sim_apps();
+    sim_apps[0].ops_zero = true;
+    let start = "2026-12-01T02:05:00Z";
+    let h = Harness::with(start, 10.0, 10.0, vec![shop], sim_apps).await;
+    let sel = [("app", "shop"), ("api", "ops_performance")];
+    for hour in 0..3 * 24 {
+        let now = utc(start) + Duration::hours(hour);
+        let m = h.poll_at(&now.to_rfc3339()).await;
+        assert_eq!(m.count("wechat_miniprogram_ops_performance_seconds"), 0);
+        assert_eq!(m.must("wechat_exporter_poll_success", &sel), 1.0);
+        let days = hour / 24 + 1;
+        assert_eq!(
+            m.must("wechat_exporter_answer_parts_skipped_total", &sel),
+            (3 * days) as f64,
+            "at {now}"
+        );
+        assert!(m.count("wechat_miniprogram_performance_launch_seconds") > 0);
+    }
+    let calls = h
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.api == Some(Api::OpsPerformance))
+        .count();
+    assert_eq!(calls, 3 * 3, "once per kind and day");
+}
