@@ -121,6 +121,9 @@ apis! {
     Feedback = "feedback", Miniprogram;
     // Operations: JavaScript errors of the Mini Program, in all and by release.
     JsErrors = "js_errors", Miniprogram;
+    // Operations: launch, download and first render times as the
+    // operations centre (运维中心) reports them, one call per kind.
+    OpsPerformance = "ops_performance", Miniprogram;
 }
 
 impl Api {
@@ -138,11 +141,14 @@ impl Api {
         self.kind().includes(kind)
     }
 
-    /// Operations APIs asked every hour: polled only for an app that
-    /// names them in `apis` (the quota also with `quota_paths`), so no
-    /// app's call budget grows unasked.
+    /// Operations APIs: polled only for an app that names them in `apis`
+    /// (the quota also with `quota_paths`), so no app's call budget grows
+    /// unasked (feedback, JS errors and the quota are asked every hour).
     pub fn opt_in(&self) -> bool {
-        matches!(self, Api::ApiQuota | Api::Feedback | Api::JsErrors)
+        matches!(
+            self,
+            Api::ApiQuota | Api::Feedback | Api::JsErrors | Api::OpsPerformance
+        )
     }
 
     /// A kind of app that has this API: its only one, or a Mini Program
@@ -208,6 +214,11 @@ pub enum Request {
     /// "desc":"1","offset":0,"limit":30}` (`/wxaapi/log/jserr_list`): today's
     /// 30 most frequent errors of the release the slot names (0: all).
     JsErrors,
+    /// `/wxaapi/log/get_performance` (getPerformance): `{"cost_time_type":
+    /// slot, "default_start_time", "default_end_time"}` in Unix seconds
+    /// (the range's Beijing days, both ends included) and the four
+    /// filters at `"@_all"`.
+    OpsPerformance,
 }
 
 /// The one path of every Mini Program performance module.

@@ -78,7 +78,8 @@ pub fn config_for(url: &str) -> Config {
         // shows the operations APIs too.
         apps: vec![
             AppConfig {
-                // Every API, the hourly feedback counts and JS errors included.
+                // Every API, the opt-in operations ones included (hourly
+                // feedback counts and JS errors, getPerformance once a day).
                 apis: Some(Api::for_kind(AppKind::Miniprogram).collect()),
                 quota_paths: vec!["/cgi-bin/message/subscribe/send".into()],
                 // Its two latest releases, the newest first.

@@ -25,6 +25,7 @@ pub mod feedback;
 pub mod interface_summary;
 pub mod js_errors;
 pub mod names;
+pub mod ops_performance;
 pub mod performance;
 pub mod publish_summary;
 pub mod published_articles;
@@ -448,6 +449,18 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
             Family::MpJsErrorMessageOccurrences,
             Family::MpJsErrorMessageUsers,
         ],
+    },
+    ApiSpec {
+        api: Api::OpsPerformance,
+        path: "/wxaapi/log/get_performance",
+        period: Period::Daily,
+        span: Span::UpToDays(1),
+        request: Request::OpsPerformance,
+        history: History::None(
+            "not yet: a day is three calls, one per kind; performance_launch backfills the same numbers",
+        ),
+        collector: &ops_performance::OpsPerformance,
+        families: &[Family::MpOpsPerformance],
     },
 ];
 

@@ -76,7 +76,7 @@ pub struct PerformanceField {
 }
 
 /// An object, or the same object encoded as a JSON string.
-fn object_or_json_string<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(super) fn object_or_json_string<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned,
@@ -93,7 +93,7 @@ where
 }
 
 /// A finite number, sent as a string (`"314"`) or as a number.
-fn number_in_string<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(super) fn number_in_string<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     use serde::de::Error;
     let v = match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
@@ -182,7 +182,8 @@ pub fn takes(api: Api, field: &str) -> bool {
         | crate::api::Request::Latest { .. }
         | crate::api::Request::Quota
         | crate::api::Request::Feedback
-        | crate::api::Request::JsErrors => false,
+        | crate::api::Request::JsErrors
+        | crate::api::Request::OpsPerformance => false,
     }
 }
 

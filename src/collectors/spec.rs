@@ -24,6 +24,16 @@ pub struct ApiSpec {
     pub families: &'static [Family],
 }
 
+/// The Unix seconds of a range's first and last Beijing second. WeChat
+/// dates each value by the Beijing day of the timestamps, both ends
+/// included (getPerformanceData's example asks 1609603200..1609689600 and
+/// gets 20210103 and 20210104).
+fn timestamps(range: DateRange) -> (i64, i64) {
+    let begin = crate::dates::beijing_midnight(range.begin).timestamp();
+    let end = crate::dates::beijing_midnight(range.end).timestamp() + 86_399;
+    (begin, end)
+}
+
 /// A Mini Program performance module: every one shares the path, the day
 /// period, the 30-day span and its history; `networktype` says whether the
 /// module takes that param (10016 and 10017 only).
@@ -80,12 +90,7 @@ impl ApiSpec {
                 module,
                 networktype,
             } => {
-                // WeChat dates each value by the Beijing day of the
-                // timestamps, both ends included (the docs' example asks
-                // 1609603200..1609689600 and gets 20210103 and 20210104):
-                // the first second of the first day to the last of the last.
-                let begin = crate::dates::beijing_midnight(range.begin).timestamp();
-                let end = crate::dates::beijing_midnight(range.end).timestamp() + 86_399;
+                let (begin, end) = timestamps(range);
                 let set = super::performance::slot_param(slot);
                 let params: Vec<serde_json::Value> = ["networktype", "device_level", "device"]
                     .into_iter()
@@ -113,6 +118,20 @@ impl ApiSpec {
             Request::Feedback => serde_json::Value::Null,
             // Without an app to name releases: every release (slot 0).
             Request::JsErrors => js_errors_body(range, "0"),
+            // The slot is the kind (1 launch, 2 download, 3 first render);
+            // every filter at "all", as the page's example sends them.
+            Request::OpsPerformance => {
+                let (begin, end) = timestamps(range);
+                serde_json::json!({
+                    "cost_time_type": slot,
+                    "default_start_time": begin,
+                    "default_end_time": end,
+                    "device": "@_all",
+                    "is_download_code": "@_all",
+                    "scene": "@_all",
+                    "networktype": "@_all",
+                })
+            }
         }
     }
 
@@ -168,6 +187,9 @@ impl ApiSpec {
                 self.request,
                 Request::Latest { .. } | Request::Quota | Request::Feedback | Request::JsErrors
             )
+            // Released each morning too, but not yet in the mixin's list
+            // (mixin/apis.libsonnet and the rules rendered from it).
+            && self.request != Request::OpsPerformance
     }
 
     /// The performance module of this row, if it is one.
@@ -178,7 +200,8 @@ impl ApiSpec {
             | Request::Latest { .. }
             | Request::Quota
             | Request::Feedback
-            | Request::JsErrors => None,
+            | Request::JsErrors
+            | Request::OpsPerformance => None,
         }
     }
 

@@ -26,6 +26,7 @@ mod faults;
 pub mod feedback;
 mod hash;
 pub mod js_errors;
+mod ops_performance;
 pub mod platform;
 pub mod quota;
 mod release;
@@ -498,6 +499,13 @@ impl Simulator {
             Some(m) => self.gen(appid).performance(&[day], m, &params),
             None => Vec::new(),
         }
+    }
+
+    /// getPerformance's `cost_time` (milliseconds) of `kind` (1 launch,
+    /// 2 download, 3 first render) for `day`: the value [`Self::performance`]
+    /// serves for the same day in module 10017's matching table.
+    pub fn ops_performance(&self, appid: &str, kind: u32, day: NaiveDate) -> Option<f64> {
+        ops_performance::cost_time(&self.gen(appid), kind, day)
     }
 }
 

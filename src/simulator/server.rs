@@ -262,8 +262,19 @@ impl DataJob {
             Api::ApiQuota | Api::Feedback | Api::JsErrors => {
                 Ok(self.answer.clone().unwrap_or_default())
             }
+            Api::OpsPerformance => Ok(self.ops_performance()),
         };
         self.spoiled(v)
+    }
+
+    /// getPerformance: `default_time_data` sent as a JSON string, which
+    /// the faults spoil inside, as a changed answer would be.
+    fn ops_performance(&self) -> Value {
+        let mut v = self.answer.clone().unwrap_or_default();
+        if let Some(d) = v.get_mut("default_time_data") {
+            *d = Value::String(self.spoil(d.take()).to_string());
+        }
+        v
     }
 
     /// The released days of the requested range, in order.
@@ -340,25 +351,31 @@ impl DataJob {
     /// `bad_item` fault asks; an unserializable body is WeChat's -1.
     fn spoiled(&self, v: serde_json::Result<Value>) -> Reply {
         match v {
-            Ok(Value::Object(mut m)) if self.wrong_shape => {
-                for v in m.values_mut().filter(|v| v.is_array() || v.is_object()) {
-                    *v = json!(5);
-                }
-                Reply::Json(StatusCode::OK, Value::Object(m))
-            }
-            Ok(mut v) if self.bad_item => {
-                if let Some(f) = v.pointer_mut("/data/body/tables/0/lines/0/fields/0/value") {
-                    *f = json!("n/a");
-                }
-                spoil_first_item(&mut v);
-                Reply::Json(StatusCode::OK, v)
-            }
-            Ok(v) => Reply::Json(StatusCode::OK, v),
+            Ok(v) => Reply::Json(StatusCode::OK, self.spoil(v)),
             Err(_) => Reply::Json(
                 StatusCode::OK,
                 json!({"errcode": -1, "errmsg": "system error"}),
             ),
         }
+    }
+
+    /// `v` as the `wrong_shape` or `bad_item` fault leaves it.
+    fn spoil(&self, mut v: Value) -> Value {
+        if let Value::Object(m) = &mut v {
+            if self.wrong_shape {
+                for v in m.values_mut().filter(|v| v.is_array() || v.is_object()) {
+                    *v = json!(5);
+                }
+                return v;
+            }
+        }
+        if self.bad_item {
+            if let Some(f) = v.pointer_mut("/data/body/tables/0/lines/0/fields/0/value") {
+                *f = json!("n/a");
+            }
+            spoil_first_item(&mut v);
+        }
+        v
     }
 }
 
@@ -759,6 +776,10 @@ impl Inner {
                 let obj = json.and_then(Value::as_object).ok_or(47001)?;
                 Some(super::js_errors::answer(self.seed, &appid, obj, now)?)
             }
+            Api::OpsPerformance => {
+                let last = last_released(now, st.release_hour);
+                Some(super::ops_performance::answer(self.seed, &app, json, last)?)
+            }
             Api::ApiQuota => {
                 let obj = json.and_then(Value::as_object).ok_or(47001)?;
                 let today = beijing_date(now);
@@ -856,6 +877,14 @@ fn record(
             }
         } else if rec.api == Some(Api::ApiQuota) {
             rec.cgi_path = date_field(json, "cgi_path");
+        } else if rec.api == Some(Api::OpsPerformance) {
+            let day = |k: &str| {
+                let t = json?.get(k)?.as_i64()?;
+                Some(compact(beijing_date(DateTime::<Utc>::from_timestamp(
+                    t, 0,
+                )?)))
+            };
+            (rec.begin_date, rec.end_date) = (day("default_start_time"), day("default_end_time"));
         } else {
             rec.begin_date = date_field(json, "begin_date");
             rec.end_date = date_field(json, "end_date");

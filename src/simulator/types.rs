@@ -28,6 +28,9 @@ pub struct SimApp {
     /// Daily call limits per path (`getApiQuota`); other paths have
     /// `quota::DEFAULT_PATH_QUOTA`. Beyond it, that path answers 45009.
     pub path_quota: HashMap<String, u32>,
+    /// getPerformance answers 0 for every day, as a developer reported
+    /// of real WeChat (docs/wechat-quirks.md).
+    pub ops_zero: bool,
 }
 
 impl SimApp {
@@ -50,6 +53,7 @@ impl SimApp {
             unauthorized: Vec::new(),
             pages: None,
             path_quota: HashMap::new(),
+            ops_zero: false,
         }
     }
 }

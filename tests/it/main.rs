@@ -22,6 +22,7 @@ mod layout;
 mod load;
 mod memory;
 mod names;
+mod ops_performance;
 mod performance;
 mod platform;
 mod prometheus;
