@@ -25,6 +25,7 @@
     'article_reads',
     'article_shares',
     'article_totals',
+    'ops_performance',
   ],
 }
 // END GENERATED

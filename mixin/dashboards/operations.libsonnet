@@ -1,8 +1,9 @@
 // The "Operations" dashboard of issue #23: what a team looks at after a
 // release and when paged: JavaScript errors by release and the top error
-// messages (getJsErrList), user feedback (getFeedback) and the daily API
-// quota (getApiQuota). All three are asked hourly and opt-in per app
-// (docs/metrics.md), so an app without them shows no series here.
+// messages (getJsErrList), user feedback (getFeedback), the daily API
+// quota (getApiQuota), and launch times as the operations centre reports
+// them (getPerformance). All are opt-in per app (docs/metrics.md), so an
+// app without them shows no series here.
 local g = import 'lib.libsonnet';
 local sel = g.sel;
 
@@ -19,7 +20,7 @@ local operations(cfg) =
     cfg,
     'wechat-operations',
     'WeChat / Operations',
-    'What pages a Mini Program team after a release: JavaScript errors by release and their most frequent messages (getJsErrList), user feedback by type (getFeedback), and how much of each API path\'s daily quota is used (getApiQuota). Asked hourly by wechat-exporter; each is opt-in per app.',
+    'What pages a Mini Program team after a release: JavaScript errors by release and their most frequent messages (getJsErrList), user feedback by type (getFeedback), how much of each API path\'s daily quota is used (getApiQuota), and launch times as the operations centre reports them (getPerformance). Asked by wechat-exporter hourly (launch times daily); each is opt-in per app.',
     'wechat_exporter_poll_success',
     ['operations'],
     [
@@ -58,6 +59,12 @@ local operations(cfg) =
       [g.timeseries('API quota used over the day',
                     'Calls of each path today against its daily limit, hourly: the slope says when a path would reach its limit. The 10 paths nearest to it.',
                     'percentunit', [['topk(10, max by (app, path) (wechat_api_quota_used{%s} / (wechat_api_quota_daily_limit{%s} > 0)))' % [sel, sel], '{{app}} {{path}}']], min=0), 12, 10],
+      [g.bargauge('Launch, download, first render (yesterday)',
+                  "Yesterday's launch total, code package download and first render times as the operations centre (运维中心) reports them (getPerformance cost_time, asked once a day). The same numbers as the Performance dashboard's launch stages (getPerformanceData module 10017), from another API: a difference between the two says one of them changed. " + optIn,
+                  's', [['max by (app, kind) (wechat_miniprogram_ops_performance_seconds{%s})' % sel, '{{app}} {{kind}}']], min=0), 12, 8],
+      [g.timeseries('Launch, download, first render per day',
+                    'Each day\'s operations-centre times as published over time (one step a day).',
+                    's', [['max by (app, kind) (wechat_miniprogram_ops_performance_seconds{%s})' % sel, '{{app}} {{kind}}']], min=0), 12, 8],
     ],
     timeFrom='now-2d',
   );

@@ -187,9 +187,6 @@ impl ApiSpec {
                 self.request,
                 Request::Latest { .. } | Request::Quota | Request::Feedback | Request::JsErrors
             )
-            // Released each morning too, but not yet in the mixin's list
-            // (mixin/apis.libsonnet and the rules rendered from it).
-            && self.request != Request::OpsPerformance
     }
 
     /// The performance module of this row, if it is one.
