@@ -185,6 +185,25 @@ impl Harness {
         self.metrics()
     }
 
+    /// A poll at `now`: the exposition after it and the calls of `api` it
+    /// made, which are then cleared from the simulator's log (30 simulated
+    /// days of hourly polls would otherwise keep every call).
+    pub async fn poll_calls(
+        &self,
+        now: DateTime<Utc>,
+        api: wechat_exporter::api::Api,
+    ) -> (Exposition, Vec<wechat_exporter::simulator::RecordedRequest>) {
+        let m = self.poll_at(&now.to_rfc3339()).await;
+        let calls = self
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.api == Some(api))
+            .collect();
+        self.sim.clear_requests();
+        (m, calls)
+    }
+
     pub fn metrics(&self) -> Exposition {
         Exposition::parse(&String::from_utf8_lossy(
             &self.poller.store.load().body.to_vec(),
@@ -547,3 +566,22 @@ pub fn heavy() -> Heavy {
 /// Held for the length of a heavy test. Each test runs its own runtime on
 /// its own thread, so holding it across awaits blocks nothing else.
 pub struct Heavy(std::sync::MutexGuard<'static, ()>);
+
+/// The token the simulator at `url` hands out for `appid` now
+/// (`stable_token`, normal mode), for tests that call it directly.
+pub async fn stable_token(url: &str, appid: &str, secret: &str) -> String {
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/cgi-bin/stable_token"))
+        .json(&serde_json::json!({
+            "grant_type": "client_credential",
+            "appid": appid,
+            "secret": secret,
+        }))
+        .send()
+        .await
+        .expect("token call")
+        .json()
+        .await
+        .expect("token json");
+    v["access_token"].as_str().expect("a token").to_string()
+}

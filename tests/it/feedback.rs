@@ -23,16 +23,9 @@ async fn feedback_counts_equal_the_simulators_box_for_30_days() {
     let mut calls_per_day: HashMap<NaiveDate, usize> = HashMap::new();
     for hour in 0..30 * 24 {
         let now = utc(start) + Duration::hours(hour);
-        let seen = h.sim.requests().len();
-        let m = h.poll_at(&now.to_rfc3339()).await;
-        let log = h.sim.requests();
-        let asked: Vec<_> = log[seen..]
-            .iter()
-            .filter(|r| r.api == Some(Api::Feedback))
-            .collect();
+        let (m, asked) = h.poll_calls(now, Api::Feedback).await;
         assert!(asked.iter().all(|r| r.method == "GET" && r.errcode == 0));
         *calls_per_day.entry(beijing_date(now)).or_default() += asked.len();
-        h.sim.clear_requests();
         for (t, name) in TYPES {
             let labels = [
                 ("app", "shop"),

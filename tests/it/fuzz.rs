@@ -170,16 +170,7 @@ fn real_bodies() -> &'static Vec<(Api, Value)> {
             let url = h.server.url();
             let mut out = Vec::new();
             for (appid, secret) in [(MP_APPID, MP_SECRET), (OA_APPID, OA_SECRET)] {
-                let t: Value = client
-                    .post(format!("{url}/cgi-bin/stable_token"))
-                    .json(&json!({"grant_type": "client_credential", "appid": appid, "secret": secret}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let token = t["access_token"].as_str().unwrap().to_string();
+                let token = stable_token(&url, appid, secret).await;
                 for api in Api::ALL.into_iter().filter(|a| {
                     (a.app_kind() == wechat_exporter::api::AppKind::Miniprogram)
                         == (appid == MP_APPID)
@@ -192,18 +183,9 @@ fn real_bodies() -> &'static Vec<(Api, Value)> {
                             Some(b) => client.post(&at).json(b),
                             None => client.get(&at).query(&call.query),
                         };
-                        let v: Value = req
-                            .send()
-                            .await
-                            .unwrap()
-                            .json()
-                            .await
-                            .unwrap();
+                        let v: Value = req.send().await.unwrap().json().await.unwrap();
                         // Absent, or 0 as in the performance answer.
-                        assert!(
-                            v.get("errcode").map_or(true, |c| c == 0),
-                            "{api:?}: {v}"
-                        );
+                        assert!(v.get("errcode").map_or(true, |c| c == 0), "{api:?}: {v}");
                         out.push((api, v));
                     }
                 }

@@ -46,16 +46,9 @@ async fn js_errors_equal_the_simulators_for_30_days() {
     let mut truncated = 0;
     for hour in 0..30 * 24 {
         let now = utc(start) + Duration::hours(hour);
-        let seen = h.sim.requests().len();
-        let m = h.poll_at(&now.to_rfc3339()).await;
-        let log = h.sim.requests();
-        let asked: Vec<_> = log[seen..]
-            .iter()
-            .filter(|r| r.api == Some(Api::JsErrors))
-            .collect();
+        let (m, asked) = h.poll_calls(now, Api::JsErrors).await;
         assert!(asked.iter().all(|r| r.method == "POST" && r.errcode == 0));
         *calls_per_day.entry(beijing_date(now)).or_default() += asked.len();
-        h.sim.clear_requests();
         for (version, label) in [
             ("0", "all"),
             (RELEASES[0], RELEASES[0]),

@@ -95,20 +95,8 @@ async fn the_simulator_answers_a_string_of_released_days() {
     let h = Harness::new("2026-12-10T03:00:00Z", 10.0, 10.0, vec![]).await;
     let http = reqwest::Client::new();
     let url = h.server.url();
-    let token: Value = http
-        .post(format!("{url}/cgi-bin/stable_token"))
-        .json(&json!({"grant_type": "client_credential", "appid": MP_APPID, "secret": MP_SECRET}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let at = format!(
-        "{url}{}?access_token={}",
-        Api::OpsPerformance.path(),
-        token["access_token"].as_str().unwrap()
-    );
+    let token = stable_token(&url, MP_APPID, MP_SECRET).await;
+    let at = format!("{url}{}?access_token={}", Api::OpsPerformance.path(), token);
     let post = |body: Value| {
         let (http, at) = (http.clone(), at.clone());
         async move {

@@ -226,26 +226,12 @@ async fn a_module_failing_forever_costs_no_other_api() {
     );
 }
 
-/// A token of the test Mini Program, straight from the simulator.
-async fn token(url: &str) -> String {
-    let t: Value = reqwest::Client::new()
-        .post(format!("{url}/cgi-bin/stable_token"))
-        .json(&json!({"grant_type": "client_credential", "appid": MP_APPID, "secret": MP_SECRET}))
-        .send()
-        .await
-        .expect("token call")
-        .json()
-        .await
-        .expect("token json");
-    t["access_token"].as_str().expect("a token").to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_validates_as_documented() {
     // 11:00 Beijing on 31 August 2025: 30 August is released.
     let h = Harness::new("2025-08-31T03:00:00Z", 10.0, 10.0, vec![]).await;
     let url = h.server.url();
-    let tok = token(&url).await;
+    let tok = stable_token(&url, MP_APPID, MP_SECRET).await;
     let client = reqwest::Client::new();
     let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
     let ts = |d: NaiveDate| beijing_midnight(d).timestamp();
@@ -394,7 +380,7 @@ async fn the_simulator_validates_as_documented() {
     // Before the release hour yesterday is not ready, like the other Mini
     // Program endpoints.
     h.clock.set(utc("2025-09-01T01:00:00Z"));
-    let tok = token(&url).await;
+    let tok = stable_token(&url, MP_APPID, MP_SECRET).await;
     let v: Value = client
         .post(format!("{url}{PERFORMANCE_PATH}?access_token={tok}"))
         .json(&body(

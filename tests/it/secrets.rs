@@ -33,28 +33,6 @@ fn global_logs() -> &'static LogBuf {
     })
 }
 
-/// The token WeChat (the simulator) currently hands out for `appid`.
-async fn current_token(url: &str, appid: &str, secret: &str) -> String {
-    let v: serde_json::Value = reqwest::Client::new()
-        .post(format!("{url}/cgi-bin/stable_token"))
-        .json(&serde_json::json!({
-            "grant_type": "client_credential",
-            "appid": appid,
-            "secret": secret,
-            "force_refresh": false
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("token answer {v}"))
-        .to_string()
-}
-
 fn assert_clean(what: &str, text: &str, secrets: &[String]) {
     for s in secrets {
         assert!(!text.contains(s.as_str()), "{what} contains secret {s}");
@@ -219,7 +197,7 @@ async fn no_secret_or_token_in_logs_errors_metrics_or_landing_page() {
             (OA_APPID, OA_SECRET),
             (LEGACY_APPID, LEGACY_SECRET),
         ] {
-            let t = current_token(&url, appid, secret).await;
+            let t = stable_token(&url, appid, secret).await;
             if !secrets.contains(&t) {
                 secrets.push(t);
             }
@@ -398,7 +376,7 @@ async fn binary_config_check_and_debug_logs_never_show_secrets() {
         .await
         .unwrap();
     for (appid, secret) in [(MP_APPID, FILE_SECRET), (OA_APPID, ENV_SECRET)] {
-        secrets.push(current_token(&server.url(), appid, secret).await);
+        secrets.push(stable_token(&server.url(), appid, secret).await);
     }
     let logs = exp.logs();
     assert!(logs.contains("level=debug"), "debug logs: {logs}");
