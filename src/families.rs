@@ -99,9 +99,9 @@ families! {
     ApiQuotaRemaining => "wechat_api_quota_remaining", "Calls of this API path left to the app today (getApiQuota remain); asked hourly.";
     ApiRateLimitCalls => "wechat_api_rate_limit_calls", "Calls of this API path allowed per rate-limit window, for the app itself (caller=app, rate_limit) or a third-party platform on its behalf (caller=platform, component_rate_limit).";
     ApiRateLimitWindow => "wechat_api_rate_limit_window_seconds", "The rate-limit window of this API path (refresh_second), by caller as for wechat_api_rate_limit_calls.";
-    MpJsErrors => "wechat_miniprogram_js_errors", "JavaScript errors the Mini Program threw today so far, Beijing time, in one release (version=all: every release): pv summed over its 30 most frequent errors (getJsErrList); back to 0 at Beijing midnight; asked hourly.";
-    MpJsErrorKinds => "wechat_miniprogram_js_error_kinds", "Distinct JavaScript errors of the release today so far (getJsErrList totalCount); asked hourly.";
-    MpJsErrorTopUserRatio => "wechat_miniprogram_js_error_top_user_ratio", "The largest share of users one of the release's 30 most frequent errors reached today (getJsErrList uvPercent / 100); asked hourly.";
+    MpJsErrors => "wechat_miniprogram_js_errors", "JavaScript errors the Mini Program threw in one release (version=all: every release) on a Beijing day: day=today so far (asked hourly, back to 0 at midnight) or day=yesterday (the whole day, asked once); pv summed over its 30 most frequent errors (getJsErrList).";
+    MpJsErrorKinds => "wechat_miniprogram_js_error_kinds", "Distinct JavaScript errors of the release on the day (getJsErrList totalCount).";
+    MpJsErrorTopUserRatio => "wechat_miniprogram_js_error_top_user_ratio", "The largest share of users one of the release's 30 most frequent errors reached on the day (getJsErrList uvPercent / 100).";
     MpJsErrorVersionInfo => "wechat_miniprogram_js_error_version_info", "1 for each release listed in js_error_versions, with its rank (0 the newest, as listed).";
     MpJsErrorMessageInfo => "wechat_miniprogram_js_error_message_info", "1 for each of the 10 most frequent JavaScript errors of every release today, with its message (first line, at most 120 characters); join on (app, digest).";
     MpJsErrorMessageOccurrences => "wechat_miniprogram_js_error_message_occurrences", "Times the error (digest: WeChat's errorMsgMd5) was thrown today so far, every release (pv); asked hourly.";

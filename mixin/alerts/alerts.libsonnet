@@ -279,7 +279,7 @@ local withRunbook(cfg, rules) = [
           // of a Beijing day (a handful of errors) quiet; `for:` waits for
           // a second hourly answer.
           local newest(rank) =
-            'max by (job, instance, app) (wechat_miniprogram_js_error_top_user_ratio{%(selector)s} * on (job, instance, app, version) group_left () wechat_miniprogram_js_error_version_info{%(selector)s, rank="%(rank)d"})'
+            'max by (job, instance, app) (wechat_miniprogram_js_error_top_user_ratio{%(selector)s, day="today"} * on (job, instance, app, version) group_left () wechat_miniprogram_js_error_version_info{%(selector)s, rank="%(rank)d"})'
             % (cfg { rank: rank });
           {
             alert: 'WechatMiniProgramNewReleaseJsErrors',

@@ -11,7 +11,7 @@ local optIn = 'Shows apps whose exporter config turns the API on (docs/configura
 local today = 'Today so far (Beijing time): the numbers grow until 00:00 Beijing and start again from 0.';
 // The release of a given rank (0 the newest) as listed in js_error_versions.
 local ofRank(metric, rank) =
-  'max by (app) (%s{%s} * on (job, instance, app, version) group_left () wechat_miniprogram_js_error_version_info{rank="%d", %s})' % [metric, sel, rank, sel];
+  'max by (app) (%s{day="today", %s} * on (job, instance, app, version) group_left () wechat_miniprogram_js_error_version_info{rank="%d", %s})' % [metric, sel, rank, sel];
 local message(metric) =
   'max by (app, digest, message) (wechat_miniprogram_js_error_message_info{%s} * on (job, instance, app, digest) group_left () %s{%s})' % [sel, metric, sel];
 
@@ -25,9 +25,9 @@ local operations(cfg) =
     ['operations'],
     [
       [g.stat('JS errors today', 'JavaScript errors thrown today in every release (sum of pv of the 30 most frequent errors, getJsErrList). ' + today + ' ' + optIn, 'short',
-              [['max by (app) (wechat_miniprogram_js_errors{version="all", %s})' % sel, '{{app}}']], decimals=0), 6, 5],
+              [['max by (app) (wechat_miniprogram_js_errors{version="all", day="today", %s})' % sel, '{{app}}']], decimals=0), 6, 5],
       [g.stat('Distinct JS errors today', 'How many different errors every release threw today (totalCount). ' + today, 'short',
-              [['max by (app) (wechat_miniprogram_js_error_kinds{version="all", %s})' % sel, '{{app}}']], decimals=0), 6, 5],
+              [['max by (app) (wechat_miniprogram_js_error_kinds{version="all", day="today", %s})' % sel, '{{app}}']], decimals=0), 6, 5],
       [g.stat('Newest release: users hit by its top error',
               'Share of users the most widespread error of the newest release in js_error_versions reached today (uvPercent). WechatMiniProgramNewReleaseJsErrors fires above %gx the previous release and %g%%.' % [cfg.jsErrorReleaseFactor, cfg.jsErrorUserRatioMinimum * 100],
               'percentunit', [[ofRank('wechat_miniprogram_js_error_top_user_ratio', 0), '{{app}}']],
@@ -38,10 +38,17 @@ local operations(cfg) =
               steps=[['green', null], ['orange', cfg.jsErrorUserRatioMinimum], ['red', 0.05]], decimals=2), 6, 5],
       [g.timeseries('JS errors by release (today so far)',
                     'Errors thrown today per release (`all`: every release), as the hourly answers grew. ' + today,
-                    'short', [['max by (app, version) (wechat_miniprogram_js_errors{%s})' % sel, '{{app}} {{version}}']], min=0), 12, 8],
+                    'short', [['max by (app, version) (wechat_miniprogram_js_errors{day="today", %s})' % sel, '{{app}} {{version}}']], min=0), 12, 8],
       [g.timeseries("Users hit by a release's top error",
                     'Per release, the largest share of its users one error reached today: comparable between releases whatever their number of users.',
-                    'percentunit', [['max by (app, version) (wechat_miniprogram_js_error_top_user_ratio{%s})' % sel, '{{app}} {{version}}']], min=0), 12, 8],
+                    'percentunit', [['max by (app, version) (wechat_miniprogram_js_error_top_user_ratio{day="today", %s})' % sel, '{{app}} {{version}}']], min=0), 12, 8],
+      [g.bargauge('JS errors yesterday, by release',
+                  "Yesterday's whole Beijing day per release (`all`: every release), asked once at the day's first poll: the number a daily report quotes.",
+                  'short', [['sort_desc(max by (app, version) (wechat_miniprogram_js_errors{day="yesterday", %s}))' % sel, '{{app}} {{version}}']], decimals=0), 12, 8],
+      [g.bargauge("Users hit by a release's top error, yesterday",
+                  "Yesterday's share per release, the whole day.",
+                  'percentunit', [['sort_desc(max by (app, version) (wechat_miniprogram_js_error_top_user_ratio{day="yesterday", %s}))' % sel, '{{app}} {{version}}']],
+                  steps=[['green', null], ['orange', cfg.jsErrorUserRatioMinimum], ['red', 0.05]], decimals=2), 12, 8],
       [g.table('Top JS errors today',
                'The 10 most frequent errors of every release today: times thrown and users hit, by message (first line; WeChat\'s errorMsgMd5 is the digest). Stacks are in the Mini Program console (运维中心 > 错误查询).',
                'short', [message('wechat_miniprogram_js_error_message_occurrences'), message('wechat_miniprogram_js_error_message_users')],

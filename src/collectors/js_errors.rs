@@ -1,7 +1,9 @@
 //! JavaScript errors of a Mini Program (`getJsErrList`,
-//! `POST /wxaapi/log/jserr_list`), today so far (Beijing), for every
-//! release (slot 0, `appVersion: "0"`) and for each release the app lists
-//! in `js_error_versions` (slot `i`, the `i`-th, newest first).
+//! `POST /wxaapi/log/jserr_list`) per Beijing day, for every release
+//! (slot 0, `appVersion: "0"`) and for each release the app lists in
+//! `js_error_versions` (slot `i`, the `i`-th, newest first): today so far
+//! (`day="today"`), and yesterday's whole day (`day="yesterday"`, slot
+//! [`YESTERDAY`] + `i`).
 //!
 //! One call per release asks for the day's 30 most frequent errors (the
 //! page's maximum `limit`): their summed `pv`, the count of distinct
@@ -11,13 +13,19 @@
 //! The stack and the users are never published.
 //!
 //! The page takes dates (`"xxxx-xx-xx"`), not hours: today's numbers grow
-//! until Beijing midnight, so every answer is provisional and asked again
-//! hourly, `24 × (1 + releases)` calls a day.
+//! until Beijing midnight, so today's answers are provisional and asked
+//! again hourly; yesterday is asked once, at the day's first poll (the log
+//! is whole at midnight: `ApiSpec::release_hour`), and kept:
+//! `25 × (1 + releases)` calls a day.
 
 use super::common::{parse, today_targets, Collected, Collector, Ctx, Plan, ShapeError, Target};
+use crate::dates::DateRange;
 use crate::families::{Family, Sample};
 use crate::wechat::types::Lenient;
 use serde::{Deserialize, Deserializer, Serialize};
+
+/// Added to a release's slot for its yesterday target.
+pub const YESTERDAY: u32 = 100;
 
 /// The most errors one call returns (the page: "一次拉取最大值, 最大 30").
 pub const LIMIT: u32 = 30;
@@ -78,9 +86,10 @@ fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     Ok(v.is_finite().then_some(v / 100.0))
 }
 
-/// The release a slot names: `None` for slot 0 (every release).
+/// The release a slot names (today's or yesterday's target alike):
+/// `None` for every release (slot 0 and [`YESTERDAY`]).
 pub fn version_of(versions: &[String], slot: u32) -> Option<&str> {
-    let i = usize::try_from(slot).ok()?.checked_sub(1)?;
+    let i = usize::try_from(slot % YESTERDAY).ok()?.checked_sub(1)?;
     versions.get(i).map(String::as_str)
 }
 
@@ -104,7 +113,15 @@ pub struct JsErrors;
 impl Collector for JsErrors {
     fn plan(&self, p: &Plan) -> Vec<Target> {
         let releases = p.app.js_error_versions.len() as u32;
-        today_targets(p.now, 0..=releases)
+        let mut targets = today_targets(p.now, 0..=releases);
+        let yesterday =
+            DateRange::day(crate::dates::beijing_date(p.now) - chrono::Duration::days(1));
+        targets.extend((0..=releases).map(|r| Target {
+            slot: YESTERDAY + r,
+            range: yesterday,
+            data_period: yesterday,
+        }));
+        targets
     }
 
     fn collect(
@@ -113,16 +130,20 @@ impl Collector for JsErrors {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let version = match target.slot {
+        let (release, day) = match target.slot.checked_sub(YESTERDAY) {
+            Some(r) => (r, "yesterday"),
+            None => (target.slot, "today"),
+        };
+        let version = match release {
             0 => "all",
-            slot => match version_of(&ctx.slot_names, slot) {
+            _ => match version_of(&ctx.slot_names, release) {
                 Some(v) => v,
                 // A release no longer listed (a reload dropped it).
                 None => return Ok(Collected::NotReady),
             },
         };
         let a: JsErrList = parse(body)?;
-        let labels = [("app", ctx.app), ("version", version)];
+        let labels = [("app", ctx.app), ("version", version), ("day", day)];
         let errors = a.data.into_items();
         let mut out = vec![
             Sample::new(
@@ -140,10 +161,14 @@ impl Collector for JsErrors {
                     .fold(0.0, f64::max),
             ),
         ];
-        if target.slot == 0 {
+        if day == "yesterday" {
+            // The day is over: its numbers are final.
+            return Ok(Collected::Samples(out));
+        }
+        if release == 0 {
             top_messages(ctx.app, errors, &mut out);
         } else {
-            let rank = (target.slot - 1).to_string();
+            let rank = (release - 1).to_string();
             out.push(Sample::new(
                 Family::MpJsErrorVersionInfo,
                 &[("app", ctx.app), ("version", version), ("rank", &rank)],
@@ -216,8 +241,16 @@ mod tests {
         a.js_error_versions = vec!["2.1.0".into(), "2.0.3".into()];
         let now = "2026-01-01T17:00:00Z".parse().expect("instant");
         let t = JsErrors.plan(&Plan::new(now, Api::JsErrors, &a));
-        assert_eq!(t.iter().map(|t| t.slot).collect::<Vec<_>>(), [0, 1, 2]);
+        let slots: Vec<_> = t.iter().map(|t| t.slot).collect();
+        assert_eq!(slots, [0, 1, 2, YESTERDAY, YESTERDAY + 1, YESTERDAY + 2]);
+        // 01:00 Beijing on 2 January: today and the 1st.
+        assert_eq!(t[0].range.begin.to_string(), "2026-01-02");
+        assert_eq!(t[3].range.begin.to_string(), "2026-01-01");
         assert_eq!(version_of(&a.js_error_versions, 2), Some("2.0.3"));
+        assert_eq!(
+            version_of(&a.js_error_versions, YESTERDAY + 2),
+            Some("2.0.3")
+        );
         assert_eq!(version_of(&a.js_error_versions, 0), None);
         assert_eq!(version_of(&a.js_error_versions, 3), None);
     }
@@ -237,7 +270,7 @@ mod tests {
         else {
             panic!("provisional samples");
         };
-        let v = |f| value(&s, f, "version=\"2.0.3\"");
+        let v = |f| value(&s, f, "version=\"2.0.3\",day=\"today\"");
         assert_eq!(v(Family::MpJsErrors), Some(11.0));
         assert_eq!(v(Family::MpJsErrorKinds), Some(41.0));
         assert_eq!(v(Family::MpJsErrorTopUserRatio), Some(0.015));
@@ -255,6 +288,27 @@ mod tests {
         assert!(JsErrors
             .collect(&ctx(&["2.1.0", "2.0.3"]), &targets[0], bad)
             .is_err());
+    }
+
+    #[test]
+    fn yesterday_is_final_and_labelled() {
+        let a = app(AppKind::Miniprogram);
+        let now = "2026-01-01T17:00:00Z".parse().expect("instant");
+        let targets = JsErrors.plan(&Plan::new(now, Api::JsErrors, &a));
+        let body = serde_json::json!({"errcode":0,"totalCount":1,"data":[
+            {"errorMsgMd5":"a1","errorMsg":"x","uv":3,"pv":9,"uvPercent":"1.5%"}]});
+        for (slot, version) in [(YESTERDAY, "all"), (YESTERDAY + 1, "2.1.0")] {
+            let t = Target { slot, ..targets[1] };
+            let Ok(Collected::Samples(s)) = JsErrors.collect(&ctx(&["2.1.0"]), &t, body.clone())
+            else {
+                panic!("final samples");
+            };
+            let labels = format!("version=\"{version}\",day=\"yesterday\"");
+            assert_eq!(value(&s, Family::MpJsErrors, &labels), Some(9.0));
+            // Ranks and messages are today's alone.
+            assert!(s.iter().all(|x| x.family != Family::MpJsErrorVersionInfo
+                && x.family != Family::MpJsErrorMessageInfo));
+        }
     }
 
     #[test]

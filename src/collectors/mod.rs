@@ -438,7 +438,9 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         period: Period::Daily,
         span: Span::UpToDays(1),
         request: Request::JsErrors,
-        history: History::None("today's errors are asked as they grow; past days are not kept"),
+        history: History::None(
+            "today and yesterday are asked live; how far back WeChat keeps errors is undocumented",
+        ),
         collector: &js_errors::JsErrors,
         families: &[
             Family::MpJsErrors,

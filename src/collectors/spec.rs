@@ -189,6 +189,17 @@ impl ApiSpec {
             )
     }
 
+    /// The Beijing hour a past day of this API is first asked for: the
+    /// configured `poll.release_hour` for analytics WeChat releases in the
+    /// morning; midnight for the JS error log, which WeChat answers from as
+    /// it is written, so yesterday is whole as soon as today begins.
+    pub fn release_hour(&self, configured: f64) -> f64 {
+        match self.request {
+            Request::JsErrors => 0.0,
+            _ => configured,
+        }
+    }
+
     /// The performance module of this row, if it is one.
     pub fn module(&self) -> Option<&'static str> {
         match self.request {

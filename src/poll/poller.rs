@@ -390,6 +390,7 @@ impl Poller {
         now: DateTime<Utc>,
         release_hour: f64,
     ) -> Flow {
+        let release_hour = api.spec().release_hour(release_hour);
         let Some(Round {
             plan,
             fallback_plan,

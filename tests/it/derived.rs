@@ -65,7 +65,7 @@ fn period(s: &ApiSpec) -> String {
         Request::Dates => p.to_string(),
         Request::Quota => "today, per path, hourly".to_string(),
         Request::Feedback => "the count per type, hourly".to_string(),
-        Request::JsErrors => "today so far, per release, hourly".to_string(),
+        Request::JsErrors => "per release: today hourly, yesterday once".to_string(),
         Request::OpsPerformance => format!("{p}, one call per kind"),
     }
 }

@@ -1,9 +1,10 @@
 //! `js_errors` (getJsErrList) against the simulator over 30 simulated
 //! days, polled every hour: every release's numbers (and every release's
-//! together) equal what the simulator's errors were at the call, the top
-//! messages are the 10 most frequent of the answer, every release is asked
-//! once an hour (24 × (1 + releases) calls a day), and neither a stack nor
-//! a message's second line reaches `/metrics`.
+//! together) equal what the simulator's errors were at the call, today's
+//! so far and yesterday's whole day; the top messages are the 10 most
+//! frequent of today's answer; every release is asked once an hour for
+//! today and once for yesterday (25 × (1 + releases) calls a day); and
+//! neither a stack nor a message's second line reaches `/metrics`.
 
 use crate::common::*;
 use chrono::{Duration, NaiveDate};
@@ -15,10 +16,14 @@ use wechat_exporter::simulator::js_errors::{errors, SimError};
 
 const RELEASES: [&str; 2] = ["2.1.0", "2.0.3"];
 
-/// What one answer of the simulator held: its 30 most frequent errors,
-/// as it orders them, and how many there were.
-fn served(version: &str, now: chrono::DateTime<chrono::Utc>) -> (Vec<SimError>, usize) {
-    let mut all = errors(7, MP_APPID, version, beijing_date(now), now);
+/// What one answer of the simulator for `day` held at `now`: its 30 most
+/// frequent errors, as it orders them, and how many there were.
+fn served(
+    version: &str,
+    day: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<SimError>, usize) {
+    let mut all = errors(7, MP_APPID, version, day, now);
     all.sort_by(|a, b| (b.pv, &b.md5).cmp(&(a.pv, &a.md5)));
     let n = all.len();
     all.truncate(LIMIT as usize);
@@ -49,15 +54,25 @@ async fn js_errors_equal_the_simulators_for_30_days() {
         let (m, asked) = h.poll_calls(now, Api::JsErrors).await;
         assert!(asked.iter().all(|r| r.method == "POST" && r.errcode == 0));
         *calls_per_day.entry(beijing_date(now)).or_default() += asked.len();
-        for (version, label) in [
+        let today = beijing_date(now);
+        // Yesterday is asked once, at the first poll of the day: the log
+        // is whole at midnight (no release hour to wait for).
+        let yesterday = Some(today - Duration::days(1));
+        let releases = [
             ("0", "all"),
             (RELEASES[0], RELEASES[0]),
             (RELEASES[1], RELEASES[1]),
-        ] {
-            let (top, kinds) = served(version, now);
+        ];
+        let days = [(Some(today), "today"), (yesterday, "yesterday")];
+        for ((version, label), (day, day_label)) in releases
+            .into_iter()
+            .flat_map(|r| days.into_iter().map(move |d| (r, d)))
+        {
+            let Some(day) = day else { continue };
+            let (top, kinds) = served(version, day, now);
             truncated += usize::from(kinds > top.len());
-            let labels = [("app", "shop"), ("version", label)];
-            let at = format!("{label} at {now}");
+            let labels = [("app", "shop"), ("version", label), ("day", day_label)];
+            let at = format!("{label} {day_label} at {now}");
             assert_eq!(
                 m.must("wechat_miniprogram_js_errors", &labels),
                 top.iter().map(|e| e.pv).sum::<u64>() as f64,
@@ -82,7 +97,7 @@ async fn js_errors_equal_the_simulators_for_30_days() {
             );
         }
         // The top messages: the answer's most frequent, digest as the id.
-        let (mut top, _) = served("0", now);
+        let (mut top, _) = served("0", today, now);
         top.sort_by(|a, b| b.pv.cmp(&a.pv).then_with(|| a.md5.cmp(&b.md5)));
         top.truncate(TOP_MESSAGES);
         assert_eq!(
@@ -119,7 +134,8 @@ async fn js_errors_equal_the_simulators_for_30_days() {
         }
     }
     for (day, n) in &calls_per_day {
-        assert_eq!(*n, 24 * (1 + RELEASES.len()), "js_errors calls on {day}");
+        // Hourly for today, once for yesterday.
+        assert_eq!(*n, 25 * (1 + RELEASES.len()), "js_errors calls on {day}");
     }
     assert_eq!(calls_per_day.len(), 30);
     // The all-releases answer held more than one call returns, some hours.
