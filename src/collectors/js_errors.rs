@@ -18,7 +18,9 @@
 //! is whole at midnight: `ApiSpec::release_hour`), and kept:
 //! `25 × (1 + releases)` calls a day.
 
-use super::common::{parse, today_targets, Collected, Collector, Ctx, Plan, ShapeError, Target};
+use super::common::{
+    parse, skipped_notes, today_targets, Collected, Collector, Ctx, Plan, ShapeError, Target,
+};
 use crate::dates::DateRange;
 use crate::families::{Family, Sample};
 use crate::wechat::types::Lenient;
@@ -144,6 +146,8 @@ impl Collector for JsErrors {
         };
         let a: JsErrList = parse(body)?;
         let labels = [("app", ctx.app), ("version", version), ("day", day)];
+        let mut skipped = Vec::new();
+        skipped_notes("data", &a.data, &mut skipped);
         let errors = a.data.into_items();
         let mut out = vec![
             Sample::new(
@@ -161,13 +165,10 @@ impl Collector for JsErrors {
                     .fold(0.0, f64::max),
             ),
         ];
-        if day == "yesterday" {
-            // The day is over: its numbers are final.
-            return Ok(Collected::Samples(out));
-        }
-        if release == 0 {
+        let today = day == "today";
+        if today && release == 0 {
             top_messages(ctx.app, errors, &mut out);
-        } else {
+        } else if today {
             let rank = (release - 1).to_string();
             out.push(Sample::new(
                 Family::MpJsErrorVersionInfo,
@@ -175,7 +176,9 @@ impl Collector for JsErrors {
                 1.0,
             ));
         }
-        Ok(Collected::Provisional(out))
+        // Today's numbers grow until midnight; yesterday's are final, and
+        // report what did not fit.
+        Ok(Collected::settled(out, skipped, today))
     }
 }
 
@@ -296,13 +299,19 @@ mod tests {
         let now = "2026-01-01T17:00:00Z".parse().expect("instant");
         let targets = JsErrors.plan(&Plan::new(now, Api::JsErrors, &a));
         let body = serde_json::json!({"errcode":0,"totalCount":1,"data":[
-            {"errorMsgMd5":"a1","errorMsg":"x","uv":3,"pv":9,"uvPercent":"1.5%"}]});
+            {"errorMsgMd5":"a1","errorMsg":"x","uv":3,"pv":9,"uvPercent":"1.5%"},
+            {"errorMsgMd5":"b2","pv":"many","uv":1}]});
         for (slot, version) in [(YESTERDAY, "all"), (YESTERDAY + 1, "2.1.0")] {
             let t = Target { slot, ..targets[1] };
-            let Ok(Collected::Samples(s)) = JsErrors.collect(&ctx(&["2.1.0"]), &t, body.clone())
+            // Final, with the item that did not fit reported.
+            let Ok(Collected::Partial {
+                samples: s,
+                skipped,
+            }) = JsErrors.collect(&ctx(&["2.1.0"]), &t, body.clone())
             else {
                 panic!("final samples");
             };
+            assert!(skipped[0].starts_with("data[1]"), "{skipped:?}");
             let labels = format!("version=\"{version}\",day=\"yesterday\"");
             assert_eq!(value(&s, Family::MpJsErrors, &labels), Some(9.0));
             // Ranks and messages are today's alone.
