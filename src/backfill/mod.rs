@@ -171,7 +171,10 @@ impl<'a> Run<'a> {
         let limiter = Arc::new(RateLimiter::spaced(Some(
             std::time::Duration::from_secs_f64(1.0 / self.opts.rate),
         )));
-        let mut stop: Option<String> = None;
+        // Apps stopped by an app-scoped failure, and why: each costs only
+        // that app; the others are fetched in full, so a rerun asks for the
+        // stopped apps' units alone.
+        let mut stops: Vec<String> = Vec::new();
         for (app, units) in plans {
             let client = app_client(
                 app,
@@ -185,14 +188,15 @@ impl<'a> Run<'a> {
                 None,
             );
             match self.fetch_app(app, units, &client, file).await? {
-                AppEnd::MaxCalls(why) => return Ok(Some(why)),
-                // An earlier app's stop ends the run once this app is done.
-                _ if stop.is_some() => break,
-                AppEnd::Stopped(why) => stop = Some(why),
+                AppEnd::MaxCalls(why) => {
+                    stops.push(why);
+                    break;
+                }
+                AppEnd::Stopped(why) => stops.push(why),
                 AppEnd::Done => {}
             }
         }
-        Ok(stop)
+        Ok((!stops.is_empty()).then(|| stops.join("; ")))
     }
 
     /// Makes one app's calls, in plan order, skipping finished units.

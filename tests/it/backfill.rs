@@ -646,3 +646,58 @@ async fn measure_365_days() {
         report.summary()
     );
 }
+
+/// An app-scoped failure of one app (here its secret is wrong) costs only
+/// that app: the apps after it are fetched in full, as when it is not
+/// there, and the run stops naming it, so a rerun asks for its units alone.
+#[tokio::test]
+async fn one_apps_stop_costs_no_other_app_its_history() {
+    let now = utc("2025-03-10T04:00:00Z"); // 12:00 Beijing
+    let to = latest_day(now);
+    let from = to - Duration::days(2);
+    let dir = tempfile::tempdir().unwrap();
+    let calls_of = |sim: &Simulator, appid: &str| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.api.is_some() && r.appid.as_deref() == Some(appid))
+            .count()
+    };
+    let mut shop = mp_app("shop");
+    shop.page_limit = 3;
+    let good = setup(now, vec![shop.clone(), oa_app("news")]).await;
+    backfill::run(
+        &good.config,
+        &opts(from, to, &dir.path().join("good.om")),
+        good.clock.clone(),
+    )
+    .await
+    .expect("backfill completes");
+    let (shop_calls, news_calls) = (calls_of(&good.sim, MP_APPID), calls_of(&good.sim, OA_APPID));
+    assert!(shop_calls > 0 && news_calls > 0);
+
+    let mut bad = oa_app("bad");
+    bad.resolved_secret = wechat_exporter::secret::Secret::new("not-the-secret");
+    let s = setup(now, vec![bad, shop, oa_app("news")]).await;
+    let err = backfill::run(
+        &s.config,
+        &opts(from, to, &dir.path().join("b.om")),
+        s.clock.clone(),
+    )
+    .await
+    .expect_err("the bad app stops the run");
+    let BackfillError::Stopped { reason, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(reason.starts_with("bad: "), "{reason}");
+    assert_eq!(
+        calls_of(&s.sim, MP_APPID),
+        shop_calls,
+        "shop after the bad app"
+    );
+    // news shares the bad app's appid: its calls are all of the appid's.
+    assert_eq!(
+        calls_of(&s.sim, OA_APPID),
+        news_calls,
+        "news after the bad app"
+    );
+}
