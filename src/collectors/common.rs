@@ -219,13 +219,18 @@ pub(crate) fn today_targets(
     now: DateTime<Utc>,
     slots: impl IntoIterator<Item = u32>,
 ) -> Vec<Target> {
-    let today = DateRange::day(crate::dates::beijing_date(now));
+    day_targets(crate::dates::beijing_date(now), slots)
+}
+
+/// One target per slot for the Beijing day `day`.
+pub(crate) fn day_targets(day: NaiveDate, slots: impl IntoIterator<Item = u32>) -> Vec<Target> {
+    let day = DateRange::day(day);
     slots
         .into_iter()
         .map(|slot| Target {
             slot,
-            range: today,
-            data_period: today,
+            range: day,
+            data_period: day,
         })
         .collect()
 }

@@ -19,9 +19,9 @@
 //! `25 × (1 + releases)` calls a day.
 
 use super::common::{
-    parse, skipped_notes, today_targets, Collected, Collector, Ctx, Plan, ShapeError, Target,
+    day_targets, parse, skipped_notes, today_targets, Collected, Collector, Ctx, Plan, ShapeError,
+    Target,
 };
-use crate::dates::DateRange;
 use crate::families::{Family, Sample};
 use crate::wechat::types::Lenient;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -115,14 +115,12 @@ pub struct JsErrors;
 impl Collector for JsErrors {
     fn plan(&self, p: &Plan) -> Vec<Target> {
         let releases = p.app.js_error_versions.len() as u32;
+        let yesterday = crate::dates::beijing_date(p.now) - chrono::Duration::days(1);
         let mut targets = today_targets(p.now, 0..=releases);
-        let yesterday =
-            DateRange::day(crate::dates::beijing_date(p.now) - chrono::Duration::days(1));
-        targets.extend((0..=releases).map(|r| Target {
-            slot: YESTERDAY + r,
-            range: yesterday,
-            data_period: yesterday,
-        }));
+        targets.extend(day_targets(
+            yesterday,
+            (0..=releases).map(|r| YESTERDAY + r),
+        ));
         targets
     }
 
@@ -132,10 +130,11 @@ impl Collector for JsErrors {
         target: &Target,
         body: serde_json::Value,
     ) -> Result<Collected, ShapeError> {
-        let (release, day) = match target.slot.checked_sub(YESTERDAY) {
-            Some(r) => (r, "yesterday"),
-            None => (target.slot, "today"),
+        let (release, today) = match target.slot.checked_sub(YESTERDAY) {
+            Some(r) => (r, false),
+            None => (target.slot, true),
         };
+        let day = if today { "today" } else { "yesterday" };
         let version = match release {
             0 => "all",
             _ => match version_of(&ctx.slot_names, release) {
@@ -165,7 +164,6 @@ impl Collector for JsErrors {
                     .fold(0.0, f64::max),
             ),
         ];
-        let today = day == "today";
         if today && release == 0 {
             top_messages(ctx.app, errors, &mut out);
         } else if today {

@@ -139,15 +139,16 @@ impl ApiSpec {
     /// path of a quota target (its slot) in the body.
     pub fn call_in(&self, app: &crate::config::AppConfig, target: &super::common::Target) -> Call {
         let mut call = self.call(target.range, target.slot);
+        // What the slot names, from the list the collector reads it by.
+        let names = super::common::slot_names(app, self.api);
         match self.request {
             Request::Quota => {
-                let paths = super::quota_paths::paths(app);
-                if let Some(p) = super::quota_paths::path_of(&paths, target.slot) {
+                if let Some(p) = super::quota_paths::path_of(&names, target.slot) {
                     call.body = Some(serde_json::json!({ "cgi_path": p }));
                 }
             }
             Request::JsErrors => {
-                let v = super::js_errors::version_of(&app.js_error_versions, target.slot);
+                let v = super::js_errors::version_of(&names, target.slot);
                 call.body = Some(js_errors_body(target.range, v.unwrap_or("0")));
             }
             _ => {}
