@@ -103,9 +103,9 @@ families! {
     MpJsErrorKinds => "wechat_miniprogram_js_error_kinds", "Distinct JavaScript errors of the release on the day (getJsErrList totalCount).";
     MpJsErrorTopUserRatio => "wechat_miniprogram_js_error_top_user_ratio", "The largest share of users one of the release's 30 most frequent errors reached on the day (getJsErrList uvPercent / 100).";
     MpJsErrorVersionInfo => "wechat_miniprogram_js_error_version_info", "1 for each release listed in js_error_versions, with its rank (0 the newest, as listed).";
-    MpJsErrorMessageInfo => "wechat_miniprogram_js_error_message_info", "1 for each of the 10 most frequent JavaScript errors of every release today, with its message (first line, at most 120 characters); join on (app, digest).";
-    MpJsErrorMessageOccurrences => "wechat_miniprogram_js_error_message_occurrences", "Times the error (digest: WeChat's errorMsgMd5) was thrown today so far, every release (pv); asked hourly.";
-    MpJsErrorMessageUsers => "wechat_miniprogram_js_error_message_users", "Users who hit the error today so far, every release (uv); asked hourly.";
+    MpJsErrorMessageInfo => "wechat_miniprogram_js_error_message_info", "1 for each of the 10 most frequent JavaScript errors of every release on each day (today so far, yesterday), with its message (first line, at most 120 characters); join on (app, digest, day).";
+    MpJsErrorMessageOccurrences => "wechat_miniprogram_js_error_message_occurrences", "Times the error (digest: WeChat's errorMsgMd5) was thrown on the day, every release (pv): today so far (asked hourly) or yesterday's whole day.";
+    MpJsErrorMessageUsers => "wechat_miniprogram_js_error_message_users", "Users who hit the error on the day, every release (uv): today so far (asked hourly) or yesterday's whole day.";
     MpOpsPerformance => "wechat_miniprogram_ops_performance_seconds", "Mini Program launch, code download and first render time yesterday as the operations centre reports it (getPerformance cost_time, milliseconds / 1000), by kind (launch, download, first_render); not the datacube wechat_miniprogram_performance_launch_seconds (getPerformanceData 10017), though WeChat shows both from one source; a 0 (no data) is not published; polled.";
     OaArticleCumulativeInfo => "wechat_official_account_article_cumulative_info", "1 for each article getarticletotaldetail answers with a title, labelled with it and its publish date; join on (app, msgid) for titles, before wechat_official_account_article_info; polled.";
 }

@@ -12,8 +12,10 @@ local today = 'Today so far (Beijing time): the numbers grow until 00:00 Beijing
 // The release of a given rank (0 the newest) as listed in js_error_versions.
 local ofRank(metric, rank) =
   'max by (app) (%s{day="today", %s} * on (job, instance, app, version) group_left () wechat_miniprogram_js_error_version_info{rank="%d", %s})' % [metric, sel, rank, sel];
+// Each day's top errors (today so far, yesterday whole): just after
+// midnight today's list is empty, yesterday's is what a team reads then.
 local message(metric) =
-  'max by (app, digest, message) (wechat_miniprogram_js_error_message_info{%s} * on (job, instance, app, digest) group_left () %s{%s})' % [sel, metric, sel];
+  'max by (app, day, digest, message) (wechat_miniprogram_js_error_message_info{%s} * on (job, instance, app, digest, day) group_left () %s{%s})' % [sel, metric, sel];
 
 local operations(cfg) =
   g.dashboard(
@@ -49,8 +51,8 @@ local operations(cfg) =
                   "Yesterday's share per release, the whole day.",
                   'percentunit', [['sort_desc(max by (app, version) (wechat_miniprogram_js_error_top_user_ratio{day="yesterday", %s}))' % sel, '{{app}} {{version}}']],
                   steps=[['green', null], ['orange', cfg.jsErrorUserRatioMinimum], ['red', 0.05]], decimals=2), 12, 8],
-      [g.table('Top JS errors today',
-               'The 10 most frequent errors of every release today: times thrown and users hit, by message (first line; WeChat\'s errorMsgMd5 is the digest). Stacks are in the Mini Program console (运维中心 > 错误查询).',
+      [g.table('Top JS errors, today and yesterday',
+               'The 10 most frequent errors of every release each day (day: today so far, or yesterday whole): times thrown and users hit, by message (first line; WeChat\'s errorMsgMd5 is the digest). Stacks are in the Mini Program console (运维中心 > 错误查询).',
                'short', [message('wechat_miniprogram_js_error_message_occurrences'), message('wechat_miniprogram_js_error_message_users')],
                ['Times', 'Users']), 24, 10],
       [g.timeseries('User feedback per hour, by type',

@@ -153,14 +153,12 @@ pub struct ShapeError {
     pub excerpt: String,
 }
 
-/// What a plan may look at: the instant, the app's settings and what
-/// this API has already answered with data.
+/// What a plan may look at: the instant, the app's settings and which of
+/// this API's days answered with nothing.
 pub struct Plan<'a> {
     pub now: DateTime<Utc>,
     pub api: Api,
     pub app: &'a AppConfig,
-    /// Targets of this API that answered with samples (final or not).
-    pub fetched: &'a [Target],
     /// Targets of this API whose final answer held nothing (a day nothing
     /// was published): a plan may keep them instead of asking again.
     pub empty: &'a [Target],
@@ -173,7 +171,6 @@ impl<'a> Plan<'a> {
             now,
             api,
             app,
-            fetched: &[],
             empty: &[],
         }
     }

@@ -9,8 +9,10 @@
 //! page's maximum `limit`): their summed `pv`, the count of distinct
 //! errors (`totalCount`) and the largest `uvPercent` are published per
 //! release; the all-releases call also publishes its 10 most frequent
-//! errors, keyed by `errorMsgMd5`, with the message on one info series.
-//! The stack and the users are never published.
+//! errors of the day, keyed by `errorMsgMd5`, with the message on one info
+//! series. Both days have them: just after midnight today's list is empty
+//! or nearly, and yesterday's whole day is what a team looks at then. The
+//! stack and the users are never published.
 //!
 //! The page takes dates (`"xxxx-xx-xx"`), not hours: today's numbers grow
 //! until Beijing midnight, so today's answers are provisional and asked
@@ -164,8 +166,8 @@ impl Collector for JsErrors {
                     .fold(0.0, f64::max),
             ),
         ];
-        if today && release == 0 {
-            top_messages(ctx.app, errors, &mut out);
+        if release == 0 {
+            top_messages(ctx.app, day, errors, &mut out);
         } else if today {
             let rank = (release - 1).to_string();
             out.push(Sample::new(
@@ -180,10 +182,10 @@ impl Collector for JsErrors {
     }
 }
 
-/// The [`TOP_MESSAGES`] most frequent errors (by `pv`, then digest), each
-/// digest once: WeChat lists one error per message and stack, so a message
-/// can repeat with another stack; its numbers are summed.
-fn top_messages(app: &str, errors: Vec<JsError>, out: &mut Vec<Sample>) {
+/// The [`TOP_MESSAGES`] most frequent errors of `day` (by `pv`, then
+/// digest), each digest once: WeChat lists one error per message and stack,
+/// so a message can repeat with another stack; its numbers are summed.
+fn top_messages(app: &str, day: &str, errors: Vec<JsError>, out: &mut Vec<Sample>) {
     let mut by_digest: Vec<JsError> = Vec::new();
     for e in errors {
         let digest_ok = !e.error_msg_md5.is_empty()
@@ -208,13 +210,18 @@ fn top_messages(app: &str, errors: Vec<JsError>, out: &mut Vec<Sample>) {
             .then_with(|| a.error_msg_md5.cmp(&b.error_msg_md5))
     });
     for e in by_digest.iter().take(TOP_MESSAGES) {
-        let id = [("app", app), ("digest", e.error_msg_md5.as_str())];
+        let id = [
+            ("app", app),
+            ("digest", e.error_msg_md5.as_str()),
+            ("day", day),
+        ];
         let message = message_label(&e.error_msg);
         out.push(Sample::new(
             Family::MpJsErrorMessageInfo,
             &[
                 ("app", app),
                 ("digest", e.error_msg_md5.as_str()),
+                ("day", day),
                 ("message", &message),
             ],
             1.0,
@@ -312,9 +319,16 @@ mod tests {
             assert!(skipped[0].starts_with("data[1]"), "{skipped:?}");
             let labels = format!("version=\"{version}\",day=\"yesterday\"");
             assert_eq!(value(&s, Family::MpJsErrors, &labels), Some(9.0));
-            // Ranks and messages are today's alone.
-            assert!(s.iter().all(|x| x.family != Family::MpJsErrorVersionInfo
-                && x.family != Family::MpJsErrorMessageInfo));
+            // Ranks are today's alone; messages come from every release's
+            // answer, each day's under its own name.
+            assert!(s.iter().all(|x| x.family != Family::MpJsErrorVersionInfo));
+            let message = value(
+                &s,
+                Family::MpJsErrorMessageOccurrences,
+                "digest=\"a1\",day=\"yesterday\"",
+            );
+            assert_eq!(message, (version == "all").then_some(9.0));
+            assert!(s.iter().all(|x| !x.labels.contains("day=\"today\"")));
         }
     }
 

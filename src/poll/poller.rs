@@ -476,10 +476,8 @@ impl Poller {
         if s.disabled.is_some() {
             return None;
         }
-        let fetched = s.fetched_targets();
         let empty = s.empty_targets();
         let mut p = Plan::new(now, api, &app.config);
-        p.fetched = &fetched;
         p.empty = &empty;
         let plan = collector.plan(&p);
         p.now = previous_period_instant(now, api.period());

@@ -84,16 +84,6 @@ impl ApiState {
             .collect()
     }
 
-    /// The targets that answered with samples: what a plan may build on
-    /// (an article published on a day that answered articles).
-    pub fn fetched_targets(&self) -> Vec<Target> {
-        self.results
-            .iter()
-            .filter(|f| !f.samples.is_empty())
-            .map(|f| f.target)
-            .collect()
-    }
-
     /// Keeps only what can still be published.
     pub fn prune(&mut self, plan: &[Target]) {
         let newest: BTreeMap<u32, (DateRange, DateRange)> = self
