@@ -229,6 +229,9 @@ pub const PERFORMANCE_PATH: &str = "/wxa/business/performance/boot";
 pub enum History {
     /// One call per period in the range.
     Periods,
+    /// One call per period and per slot the live plan asks (one per kind
+    /// of a day, as getPerformance's `cost_time_type`).
+    PeriodsPerSlot,
     /// Retention: one call per cohort answers every offset released for it.
     Cohorts,
     /// Ranges of up to this many days, one target per day.

@@ -227,7 +227,7 @@ impl<'a> Run<'a> {
                     self.report.calls
                 )));
             }
-            let result = client.call(&unit.key.api.call_for(unit.key.range)).await;
+            let result = client.call(&unit.key.call(app)).await;
             self.report.calls += 1;
             let outcome = match result {
                 Ok(body) => collect_unit(app, unit, body, &self.results),
@@ -287,14 +287,7 @@ impl<'a> Run<'a> {
                 }
             }
             Err(error) => {
-                eprintln!(
-                    "{}backfill: {} {} {}..{}: {error}",
-                    self.bar.clear(),
-                    unit.key.app,
-                    unit.key.api.label(),
-                    unit.key.range.begin,
-                    unit.key.range.end
-                );
+                eprintln!("{}backfill: {}: {error}", self.bar.clear(), unit.key);
                 self.report.failures.push(Failure {
                     unit: unit.key.clone(),
                     error,

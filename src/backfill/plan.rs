@@ -28,6 +28,38 @@ pub struct UnitKey {
     pub app: String,
     pub api: Api,
     pub range: DateRange,
+    /// The target's slot when one range takes several calls
+    /// ([`History::PeriodsPerSlot`]); 0, and not written, otherwise, so
+    /// progress files written before it still resume.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slot: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl UnitKey {
+    /// The call this unit makes.
+    pub(super) fn call(&self, app: &AppConfig) -> crate::wechat::client::Call {
+        let target = Target {
+            slot: self.slot,
+            range: self.range,
+            data_period: self.range,
+        };
+        self.api.spec().call_in(app, &target)
+    }
+}
+
+impl std::fmt::Display for UnitKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (app, api, r) = (&self.app, self.api.label(), self.range);
+        write!(f, "{app} {api} {}..{}", r.begin, r.end)?;
+        if self.slot != 0 {
+            write!(f, " (slot {})", self.slot)?;
+        }
+        Ok(())
+    }
 }
 
 /// A call and the targets its answer fills (several for an Official
@@ -92,6 +124,20 @@ fn periods(period: Period, from: NaiveDate, to: NaiveDate) -> Vec<DateRange> {
     out
 }
 
+/// The slots the live plan asks of `api` the day after `to`: one source
+/// for which calls make up a period (getPerformance's kinds).
+fn live_slots(app: &AppConfig, api: Api, to: NaiveDate) -> Vec<u32> {
+    let noon = crate::dates::beijing_midnight(to + Duration::days(1)) + Duration::hours(12);
+    let mut slots: Vec<u32> = collectors::collector(api)
+        .plan(&collectors::Plan::new(noon, api, app))
+        .iter()
+        .map(|t| t.slot)
+        .collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots
+}
+
 /// Every call one app needs for the range, in the order they are made.
 fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
     let mut units = Vec::new();
@@ -99,11 +145,16 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
         app: app.name.clone(),
         api,
         range,
+        slot: 0,
     };
     for api in app.enabled_apis() {
         let period = api.period();
         match api.spec().history {
-            History::Periods => {
+            History::Periods | History::PeriodsPerSlot => {
+                let slots = match api.spec().history {
+                    History::PeriodsPerSlot => live_slots(app, api, to),
+                    _ => vec![0],
+                };
                 // Days before WeChat's storage starts hold nothing: not asked.
                 let since = api.spec().data_since();
                 for p in periods(period, from, to) {
@@ -111,14 +162,19 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
                         continue;
                     }
                     let range = api.spec().call_range(p);
-                    units.push(Unit {
-                        key: key(api, range),
-                        targets: vec![Target {
-                            slot: 0,
-                            range,
-                            data_period: p,
-                        }],
-                    });
+                    for &slot in &slots {
+                        units.push(Unit {
+                            key: UnitKey {
+                                slot,
+                                ..key(api, range)
+                            },
+                            targets: vec![Target {
+                                slot,
+                                range,
+                                data_period: p,
+                            }],
+                        });
+                    }
                 }
             }
             History::Cohorts => {

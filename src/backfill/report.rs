@@ -63,15 +63,7 @@ impl Report {
         }
         const SHOWN: usize = 20;
         for f in self.failures.iter().take(SHOWN) {
-            let _ = writeln!(
-                s,
-                "  failed {} {} {}..{}: {}",
-                f.unit.app,
-                f.unit.api.label(),
-                f.unit.range.begin,
-                f.unit.range.end,
-                f.error
-            );
+            let _ = writeln!(s, "  failed {}: {}", f.unit, f.error);
         }
         if self.provisional > 0 {
             let _ = writeln!(

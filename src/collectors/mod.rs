@@ -458,9 +458,7 @@ pub static SPECS: [ApiSpec; Api::COUNT] = [
         period: Period::Daily,
         span: Span::UpToDays(1),
         request: Request::OpsPerformance,
-        history: History::None(
-            "not yet: a day is three calls, one per kind; performance_launch backfills the same numbers",
-        ),
+        history: History::PeriodsPerSlot,
         collector: &ops_performance::OpsPerformance,
         families: &[Family::MpOpsPerformance],
     },

@@ -86,6 +86,7 @@ fn span(s: &ApiSpec) -> String {
 fn history(s: &ApiSpec) -> String {
     let h = match s.history {
         History::Periods => "one call per period".to_string(),
+        History::PeriodsPerSlot => "one call per period and kind".into(),
         History::Cohorts => "one call per cohort".into(),
         History::DayChunks(1) => "one call per day".into(),
         History::DayChunks(n) => format!("{n} days per call"),
