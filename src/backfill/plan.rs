@@ -138,6 +138,42 @@ fn live_slots(app: &AppConfig, api: Api, to: NaiveDate) -> Vec<u32> {
     slots
 }
 
+/// One unit per period of the range and slot: the calls of a
+/// [`History::Periods`] or [`History::PeriodsPerSlot`] API.
+fn period_units(
+    app: &AppConfig,
+    api: Api,
+    from: NaiveDate,
+    to: NaiveDate,
+    slots: &[u32],
+) -> Vec<Unit> {
+    // Days before WeChat's storage starts hold nothing: not asked.
+    let since = api.spec().data_since();
+    let mut units = Vec::new();
+    for p in periods(api.period(), from, to) {
+        if since.is_some_and(|s| p.begin < s) {
+            continue;
+        }
+        let range = api.spec().call_range(p);
+        for &slot in slots {
+            units.push(Unit {
+                key: UnitKey {
+                    app: app.name.clone(),
+                    api,
+                    range,
+                    slot,
+                },
+                targets: vec![Target {
+                    slot,
+                    range,
+                    data_period: p,
+                }],
+            });
+        }
+    }
+    units
+}
+
 /// Every call one app needs for the range, in the order they are made.
 fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
     let mut units = Vec::new();
@@ -150,32 +186,10 @@ fn plan_app(app: &AppConfig, from: NaiveDate, to: NaiveDate) -> Vec<Unit> {
     for api in app.enabled_apis() {
         let period = api.period();
         match api.spec().history {
-            History::Periods | History::PeriodsPerSlot => {
-                let slots = match api.spec().history {
-                    History::PeriodsPerSlot => live_slots(app, api, to),
-                    _ => vec![0],
-                };
-                // Days before WeChat's storage starts hold nothing: not asked.
-                let since = api.spec().data_since();
-                for p in periods(period, from, to) {
-                    if since.is_some_and(|s| p.begin < s) {
-                        continue;
-                    }
-                    let range = api.spec().call_range(p);
-                    for &slot in &slots {
-                        units.push(Unit {
-                            key: UnitKey {
-                                slot,
-                                ..key(api, range)
-                            },
-                            targets: vec![Target {
-                                slot,
-                                range,
-                                data_period: p,
-                            }],
-                        });
-                    }
-                }
+            History::Periods => units.extend(period_units(app, api, from, to, &[0])),
+            History::PeriodsPerSlot => {
+                let slots = live_slots(app, api, to);
+                units.extend(period_units(app, api, from, to, &slots));
             }
             History::Cohorts => {
                 // One call per cohort answers every offset released for it:
